@@ -1,0 +1,332 @@
+"""The command line. Thin: each command turns its options into a spec and calls one function.
+
+Errors of llmserve's own become one line on stderr and a documented exit code here, and only here.
+"""
+
+# Typer reads these annotations at run time: no `from __future__ import annotations` here.
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+
+from llmserve import __version__
+from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
+
+app = typer.Typer(
+    name="llmserve",
+    help="Serve a Transformers model with TGI or vLLM: one validated spec, the right engine "
+    "command, logs, readiness, a clean stop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+API_KEY_ENV = "LLMSERVE_API_KEY"
+HF_TOKEN_ENVS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+DEBUG_ENV = "LLMSERVE_DEBUG"
+
+_state = {"debug": False}
+
+# Options each serve command shares. Their names are the spec fields they set (see _OPTION_FIELDS).
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Hub id (org/name) or a local model directory.")]
+EngineArgs = Annotated[
+    Optional[list[str]], typer.Argument(metavar="[-- ENGINE_ARGS...]", help="Passed to the engine as they are.")
+]
+Revision = Annotated[Optional[str], typer.Option(help="Model revision (branch, tag or commit).")]
+Host = Annotated[Optional[str], typer.Option(help="Interface to listen on [default: 127.0.0.1].")]
+Port = Annotated[Optional[int], typer.Option("--port", "-p", help="Host port [default: TGI 8080, vLLM 8000].")]
+Gpus = Annotated[Optional[str], typer.Option(help="all, none, or device indices such as 0,1 [default: all].")]
+TensorParallel = Annotated[
+    Optional[int], typer.Option("--tensor-parallel-size", "--tp", "--num-shard", help="GPUs to shard across.")
+]
+Dtype = Annotated[Optional[str], typer.Option(help="auto, float16, bfloat16 or float32.")]
+Quantization = Annotated[Optional[str], typer.Option("--quantization", "--quantize", "-q", help="Quantization method.")]
+MaxModelLen = Annotated[
+    Optional[int], typer.Option("--max-model-len", "--max-total-tokens", help="Longest sequence, in tokens.")
+]
+TrustRemoteCode = Annotated[
+    Optional[bool], typer.Option("--trust-remote-code/--no-trust-remote-code", help="Run the model's own code.")
+]
+ServedName = Annotated[Optional[str], typer.Option(help="Name clients send as `model`.")]
+ApiKeyFile = Annotated[
+    Optional[Path], typer.Option(help=f"File holding the API key clients must send (or set {API_KEY_ENV}).")
+]
+HfTokenFile = Annotated[Optional[Path], typer.Option(help="File holding a Hugging Face token (or set HF_TOKEN).")]
+Env = Annotated[Optional[list[str]], typer.Option("--env", "-e", help="KEY=VALUE for the engine; repeatable.")]
+Lora = Annotated[Optional[list[str]], typer.Option("--lora", help="LoRA adapter: id or name=path; repeatable.")]
+Image = Annotated[Optional[str], typer.Option(help="Container image (pinned tag).")]
+Pull = Annotated[Optional[str], typer.Option(help="always, missing or never [default: missing].")]
+ShmSize = Annotated[Optional[str], typer.Option(help="Size of /dev/shm in the container [TGI default: 1g].")]
+Volume = Annotated[Optional[str], typer.Option(help="Host HF cache to mount; 'none' for none.")]
+Runtime = Annotated[Optional[str], typer.Option(help="docker or process [default: TGI docker, vLLM process].")]
+MaxInputTokens = Annotated[Optional[int], typer.Option(help="TGI: longest prompt, in tokens.")]
+MaxPrefill = Annotated[Optional[int], typer.Option(help="TGI: prefill token budget.")]
+MaxBatchTotal = Annotated[Optional[int], typer.Option(help="TGI: batch token budget.")]
+MaxConcurrent = Annotated[Optional[int], typer.Option(help="TGI: concurrent request limit.")]
+Impl = Annotated[Optional[str], typer.Option(help="vLLM --model-impl: auto, vllm, transformers, terratorch.")]
+VllmPython = Annotated[
+    Optional[str], typer.Option(envvar="LLMSERVE_VLLM_PYTHON", help="Interpreter that has vLLM installed.")
+]
+VllmVersion = Annotated[Optional[str], typer.Option(help="Render for this vLLM version instead of the detected one.")]
+GpuMemory = Annotated[Optional[float], typer.Option(help="vLLM: fraction of GPU memory to use.")]
+EnforceEager = Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager", help="vLLM: no CUDA graphs.")]
+CpuKvCache = Annotated[Optional[int], typer.Option(help="vLLM CPU: GiB of KV cache [default: 2].")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the command, start nothing.")]
+Json = Annotated[
+    bool, typer.Option("--json", help="Print the plan as JSON and start nothing; with --detach, the running server.")
+]
+Detach = Annotated[bool, typer.Option("--detach", "-d", help="Leave the server running once ready.")]
+Smoke = Annotated[bool, typer.Option("--smoke", help="Once ready, check /health, /v1/models and a completion.")]
+ReadyTimeout = Annotated[float, typer.Option(help="Seconds to wait for readiness.")]
+
+_OPTION_FIELDS = {
+    "revision": "revision", "runtime": "runtime", "host": "host", "port": "port", "gpus": "gpus",
+    "tensor_parallel_size": "tensor_parallel_size", "dtype": "dtype", "quantization": "quantization",
+    "max_model_len": "max_model_len", "trust_remote_code": "trust_remote_code",
+    "served_model_name": "served_model_name", "image": "image", "pull": "pull",
+    "shm_size": "shm_size", "volume": "volume",
+    "max_input_tokens": "tgi.max_input_tokens", "max_batch_prefill_tokens": "tgi.max_batch_prefill_tokens",
+    "max_batch_total_tokens": "tgi.max_batch_total_tokens",
+    "max_concurrent_requests": "tgi.max_concurrent_requests",
+    "impl": "vllm.impl", "vllm_python": "vllm.python", "vllm_version": "vllm.version",
+    "gpu_memory_utilization": "vllm.gpu_memory_utilization", "enforce_eager": "vllm.enforce_eager",
+    "cpu_kvcache_space": "vllm.cpu_kvcache_space",
+}  # fmt: skip
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """The one boundary: llmserve's errors become a line on stderr and their exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from llmserve.console import Console
+
+        try:
+            return command(*args, **kwargs)
+        except LlmserveError as error:
+            if _state["debug"]:
+                raise
+            console = Console()
+            if isinstance(error, Interrupted):
+                console.info(error.message)
+                raise typer.Exit(int(error.exit_code)) from None
+            console.error(error.message)
+            for line in error.details:
+                console.detail(f"| {line}")
+            raise typer.Exit(int(error.exit_code)) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"llmserve {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", envvar=DEBUG_ENV, help="Show tracebacks.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    section, _, key = dotted.rpartition(".")
+    target = data.setdefault(section, {}) if section else data
+    target[key] = value
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        value = path.expanduser().read_text().strip()
+    except OSError as error:
+        raise SpecError(f"cannot read the {what} file {path} ({error.strerror}); check the path") from None
+    if not value:
+        raise SpecError(f"the {what} file {path} is empty; put the {what} in it")
+    return value
+
+
+def _overrides(options: dict[str, Any]) -> dict[str, Any]:
+    """Spec data from the options the user gave (None means: not given)."""
+    data: dict[str, Any] = {}
+    for option, dotted in _OPTION_FIELDS.items():
+        if options.get(option) is not None:
+            _set(data, dotted, options[option])
+    for pair in options.get("env") or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SpecError(f"--env {name!r} has no value; write it as KEY=VALUE")
+        data.setdefault("env", {})[name] = value
+    if options.get("lora"):
+        data["lora_adapters"] = options["lora"]
+    if options.get("engine_args"):
+        data["engine_args"] = options["engine_args"]
+    if options.get("api_key_file") is not None:
+        data["api_key"] = _read_secret(options["api_key_file"], "API key")
+    if options.get("hf_token_file") is not None:
+        data["hf_token"] = _read_secret(options["hf_token_file"], "HF token")
+    return data
+
+
+def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """Secrets from the environment, where neither the file nor an option gave one."""
+    secrets: dict[str, Any] = {}
+    if "api_key" not in data and os.environ.get(API_KEY_ENV):
+        secrets["api_key"] = os.environ[API_KEY_ENV]
+    token = next((os.environ[name] for name in HF_TOKEN_ENVS if os.environ.get(name)), None)
+    if "hf_token" not in data and token:
+        secrets["hf_token"] = token
+    return secrets
+
+
+def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Optional[Path] = None) -> None:
+    from llmserve.console import Console
+    from llmserve.launch import LaunchOptions, plan_for, serve
+    from llmserve.specfile import merge
+    from llmserve.spec import build_spec
+
+    data = merge(base, _overrides(options))
+    data = {**data, **_environment_secrets(data)}
+    spec = build_spec(data, base_dir=base_dir)
+    console = Console()
+    if options["dry_run"] or (options["json_output"] and not options["detach"]):
+        plan = plan_for(spec, console)
+        if options["json_output"]:
+            console.json(plan.to_dict())
+        else:
+            if plan.engine_version:
+                console.info(f"{plan.engine} {plan.engine_version}")
+            console.result(plan.shell_line())
+        return
+    launch_options = LaunchOptions(
+        detach=options["detach"], smoke=options["smoke"], json_output=options["json_output"],
+        ready_timeout=options["ready_timeout"],
+    )
+    code = serve(spec, launch_options, console)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+@reports_errors
+def tgi(
+    model: ModelArg,
+    engine_args: EngineArgs = None,
+    revision: Revision = None, host: Host = None, port: Port = None, gpus: Gpus = None,
+    tensor_parallel_size: TensorParallel = None, dtype: Dtype = None, quantization: Quantization = None,
+    max_model_len: MaxModelLen = None, trust_remote_code: TrustRemoteCode = None,
+    api_key_file: ApiKeyFile = None, hf_token_file: HfTokenFile = None, env: Env = None, lora: Lora = None,
+    image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
+    max_input_tokens: MaxInputTokens = None, max_batch_prefill_tokens: MaxPrefill = None,
+    max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
+    dry_run: DryRun = False, json_output: Json = False, detach: Detach = False, smoke: Smoke = False,
+    ready_timeout: ReadyTimeout = 1800.0,
+) -> None:  # fmt: skip
+    """Serve MODEL with TGI in Docker."""
+    _serve({"engine": "tgi", "model": model}, locals())
+
+
+@app.command()
+@reports_errors
+def vllm(
+    model: ModelArg,
+    engine_args: EngineArgs = None,
+    impl: Impl = None, runtime: Runtime = None, vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
+    revision: Revision = None, host: Host = None, port: Port = None, gpus: Gpus = None,
+    tensor_parallel_size: TensorParallel = None, dtype: Dtype = None, quantization: Quantization = None,
+    max_model_len: MaxModelLen = None, trust_remote_code: TrustRemoteCode = None,
+    served_model_name: ServedName = None,
+    api_key_file: ApiKeyFile = None, hf_token_file: HfTokenFile = None, env: Env = None, lora: Lora = None,
+    gpu_memory_utilization: GpuMemory = None, enforce_eager: EnforceEager = None,
+    cpu_kvcache_space: CpuKvCache = None,
+    image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
+    dry_run: DryRun = False, json_output: Json = False, detach: Detach = False, smoke: Smoke = False,
+    ready_timeout: ReadyTimeout = 1800.0,
+) -> None:  # fmt: skip
+    """Serve MODEL with vLLM (a local process, or Docker with --runtime docker)."""
+    _serve({"engine": "vllm", "model": model}, locals())
+
+
+@app.command()
+@reports_errors
+def run(
+    spec_file: Annotated[Path, typer.Argument(metavar="SPEC_FILE", help="A .yaml or .toml spec file.")],
+    engine_args: EngineArgs = None,
+    engine: Annotated[Optional[str], typer.Option(help="Override the file's engine: tgi or vllm.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Override the file's model.")] = None,
+    impl: Impl = None, runtime: Runtime = None, vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
+    revision: Revision = None, host: Host = None, port: Port = None, gpus: Gpus = None,
+    tensor_parallel_size: TensorParallel = None, dtype: Dtype = None, quantization: Quantization = None,
+    max_model_len: MaxModelLen = None, trust_remote_code: TrustRemoteCode = None,
+    served_model_name: ServedName = None,
+    api_key_file: ApiKeyFile = None, hf_token_file: HfTokenFile = None, env: Env = None, lora: Lora = None,
+    gpu_memory_utilization: GpuMemory = None, enforce_eager: EnforceEager = None,
+    cpu_kvcache_space: CpuKvCache = None,
+    image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
+    max_input_tokens: MaxInputTokens = None, max_batch_prefill_tokens: MaxPrefill = None,
+    max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
+    dry_run: DryRun = False, json_output: Json = False, detach: Detach = False, smoke: Smoke = False,
+    ready_timeout: ReadyTimeout = 1800.0,
+) -> None:  # fmt: skip
+    """Serve what a spec file describes; options override the file's values."""
+    from llmserve.specfile import read_spec_file
+
+    base = read_spec_file(spec_file)
+    for key, value in (("engine", engine), ("model", model)):
+        if value is not None:
+            base[key] = value
+    _serve(base, locals(), base_dir=spec_file.resolve().parent)
+
+
+@app.command()
+@reports_errors
+def schema() -> None:
+    """Print the spec's JSON Schema (for editors and CI linting)."""
+    import json
+
+    from llmserve.spec import ServeSpec
+
+    typer.echo(json.dumps(ServeSpec.model_json_schema(), indent=2))
+
+
+@app.command()
+@reports_errors
+def smoke(
+    url: Annotated[str, typer.Argument(help="Base URL of a running TGI or vLLM server.")],
+    model: Annotated[Optional[str], typer.Option(help="Model name to ask for [default: the first listed].")] = None,
+    api_key_file: ApiKeyFile = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check that a running server answers /health and /v1/models, and generates."""
+    from llmserve.console import Console
+    from llmserve.readiness import smoke as run_smoke
+
+    api_key = _read_secret(api_key_file, "API key") if api_key_file else os.environ.get(API_KEY_ENV)
+    report = run_smoke(url, model, api_key)
+    console = Console()
+    if json_output:
+        console.json(report.to_dict())
+        return
+    for check in report.checks:
+        console.detail(f"{check.name}: ok in {check.seconds:.2f} s ({check.detail})")
+    console.success(f"smoke passed: {report.endpoint} generates with {report.model}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(int(ExitCode.INTERRUPTED))

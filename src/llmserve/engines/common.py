@@ -1,0 +1,87 @@
+"""Pieces both engines' renderers share: environment, labels, container names, failure hints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL, Mount
+from llmserve.spec import ServeSpec, is_secret_env_name
+
+HF_TOKEN_ENV = "HF_TOKEN"
+LOCAL_MODELS_DIR = "/models"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A log pattern an engine prints when it fails, and what the user should do about it."""
+
+    pattern: str
+    advice: str
+
+    def matches(self, text: str) -> bool:
+        return re.search(self.pattern, text) is not None
+
+
+@dataclass(frozen=True)
+class EngineTraits:
+    """What llmserve knows about an engine beyond its flags."""
+
+    name: str
+    milestones: tuple[tuple[str, str], ...]  # (log substring, what the engine is doing)
+    ready_line: str
+    hints: tuple[Hint, ...]
+
+    def hint_for(self, log_lines: list[str]) -> str | None:
+        text = "\n".join(log_lines)
+        return next((hint.advice for hint in self.hints if hint.matches(text)), None)
+
+    def milestone_in(self, line: str) -> str | None:
+        return next((label for needle, label in self.milestones if needle in line), None)
+
+
+def engine_env(spec: ServeSpec) -> tuple[dict[str, str], set[str]]:
+    """Environment every engine gets: the user's, the HF token, offline mode for local models.
+
+    Returns the environment and the names whose values are secret.
+    """
+    env = dict(spec.env)
+    secrets = {name for name in env if is_secret_env_name(name)}
+    if spec.hf_token is not None:
+        env[HF_TOKEN_ENV] = spec.hf_token.get_secret_value()
+        secrets.add(HF_TOKEN_ENV)
+    if spec.is_local_model:
+        # A local model needs no hub; without this, engines may wait on an unreachable one.
+        env.setdefault("HF_HUB_OFFLINE", "1")
+    return env, secrets
+
+
+def container_name(spec: ServeSpec) -> str:
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", PurePosixPath(spec.model).name.lower()).strip("-.") or "model"
+    return f"llmserve-{spec.engine}-{slug}-{spec.effective_port}"
+
+
+def container_labels(spec: ServeSpec, served_model_name: str) -> dict[str, str]:
+    return {
+        MANAGED_LABEL: "true",
+        f"{LABEL_PREFIX}engine": spec.engine,
+        f"{LABEL_PREFIX}model": spec.model,
+        f"{LABEL_PREFIX}served-model-name": served_model_name,
+        f"{LABEL_PREFIX}port": str(spec.effective_port),
+    }
+
+
+def local_model_mount(spec: ServeSpec) -> tuple[Mount | None, str]:
+    """A local model directory is mounted read-only; the engine sees it at the returned path."""
+    if not spec.is_local_model:
+        return None, spec.model
+    target = f"{LOCAL_MODELS_DIR}/{PurePosixPath(spec.model).name}"
+    return Mount(source=spec.model, target=target, read_only=True), target
+
+
+def gpu_selection_env(gpus: str) -> dict[str, str]:
+    """For a local process: which GPUs it sees."""
+    if gpus == "all":
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": "" if gpus == "none" else gpus}

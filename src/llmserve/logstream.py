@@ -1,0 +1,79 @@
+"""Forwarding an engine's log lines: as they come, in order, told apart from llmserve's own.
+
+Each source (a pipe, a container's log stream) is read by its own thread. Every line is written
+to the sink, kept in a short tail for error reports, and checked for the engine's milestones.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from llmserve.engines.common import EngineTraits
+
+TAIL_LINES = 40
+_DIM = b"\x1b[2m"
+_RESET = b"\x1b[0m"
+
+
+class LogForwarder:
+    def __init__(self, traits: EngineTraits, sink: BinaryIO, *, decorate: bool) -> None:
+        self._traits = traits
+        self._sink = sink
+        self._prefix = _DIM + traits.name.encode() + b" | " + _RESET if decorate else b""
+        self._lock = threading.Lock()
+        self._tail: collections.deque[bytes] = collections.deque(maxlen=TAIL_LINES)
+        self._threads: list[threading.Thread] = []
+        self.last_milestone: str | None = None
+
+    def follow(self, lines: Iterable[bytes], on_end: Callable[[], None] | None = None) -> None:
+        """Forward `lines` on a background thread until they end."""
+        thread = threading.Thread(target=self._pump, args=(lines, on_end), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _pump(self, lines: Iterable[bytes], on_end: Callable[[], None] | None) -> None:
+        write, flush, prefix = self._sink.write, self._sink.flush, self._prefix
+        milestones = self._traits.milestones
+        try:
+            for line in lines:
+                if not line.endswith(b"\n"):
+                    line += b"\n"
+                with self._lock:
+                    write(prefix + line if prefix else line)
+                    flush()
+                    self._tail.append(line)
+                for needle, label in milestones:
+                    if needle.encode() in line:
+                        self.last_milestone = label
+        except (OSError, ValueError):
+            pass  # the sink or the source closed under us: nothing more to forward
+        finally:
+            if on_end is not None:
+                on_end()
+
+    def join(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def tail(self, count: int = 15) -> list[str]:
+        with self._lock:
+            lines = list(self._tail)[-count:]
+        return [line.decode(errors="replace").rstrip("\n") for line in lines]
+
+    def hint(self) -> str | None:
+        return self._traits.hint_for(self.tail(TAIL_LINES))
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterable[bytes]:
+    """Re-cut a stream of arbitrary chunks (a container's log stream) into whole lines."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+    if pending:
+        yield pending + b"\n"

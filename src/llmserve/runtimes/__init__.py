@@ -1,0 +1,1 @@
+"""Where a plan runs: a local process or a Docker container."""

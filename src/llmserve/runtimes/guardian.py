@@ -1,0 +1,111 @@
+"""Runs an engine and makes sure none of its processes outlive a stop.
+
+llmserve starts this module, not the engine itself. The guardian starts the engine in a process
+group of its own and, when asked to stop (SIGTERM, SIGINT, SIGHUP) or when llmserve dies (a
+parent-death signal), sends SIGTERM to that whole group, waits a grace period, then SIGKILLs the
+group. vLLM's engine-core children would otherwise live on after the API server is killed.
+
+Usage: python -m llmserve.runtimes.guardian [--watch-parent] [--grace SECONDS] -- COMMAND...
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+PR_SET_PDEATHSIG = 1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+DEFAULT_GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.1
+
+
+def _set_parent_death_signal(sig: signal.Signals) -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+
+def _engine_preexec() -> None:
+    # A background shell starts jobs with SIGINT ignored; the engine must not inherit that.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    _set_parent_death_signal(signal.SIGKILL)
+
+
+def _exit_status(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _end_group(engine: subprocess.Popen[bytes], grace: float) -> int:
+    pgid = engine.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + grace
+    while engine.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    try:
+        # Whatever is left of the group (the engine, or children it left behind) ends now.
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return engine.wait()
+
+
+def run(command: list[str], *, watch_parent: bool, grace: float) -> int:
+    stop_requested: list[int] = []
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.append(signum)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, request_stop)
+    if watch_parent:
+        parent = os.getppid()
+        _set_parent_death_signal(signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            return 1
+    try:
+        engine = subprocess.Popen(command, process_group=0, preexec_fn=_engine_preexec)
+    except OSError as error:
+        print(f"llmserve: cannot start {command[0]}: {error.strerror}", file=sys.stderr)
+        return 127
+    while engine.poll() is None and not stop_requested:
+        time.sleep(POLL_SECONDS)
+    if stop_requested or engine.returncode is None:
+        return _exit_status(_end_group(engine, grace))
+    # The engine ended by itself; its children may not have.
+    try:
+        os.killpg(engine.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return _exit_status(engine.returncode)
+
+
+def main(argv: list[str]) -> int:
+    watch_parent = False
+    grace = DEFAULT_GRACE_SECONDS
+    while argv and argv[0] != "--":
+        option = argv.pop(0)
+        if option == "--watch-parent":
+            watch_parent = True
+        elif option == "--grace":
+            grace = float(argv.pop(0))
+        else:
+            print(f"guardian: unknown option {option}", file=sys.stderr)
+            return 2
+    command = argv[1:]
+    if not command:
+        print("guardian: no command after --", file=sys.stderr)
+        return 2
+    return run(command, watch_parent=watch_parent, grace=grace)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
