@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -33,55 +33,77 @@ DEBUG_ENV = "LLMSERVE_DEBUG"
 _state = {"debug": False}
 
 # Options each serve command shares. Their names are the spec fields they set (see _OPTION_FIELDS).
-ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Hub id (org/name) or a local model directory.")]
+ModelArg = Annotated[
+    str, typer.Argument(metavar="MODEL", help="Hub id (org/name) or a local model directory.")
+]
 EngineArgs = Annotated[
-    Optional[list[str]], typer.Argument(metavar="[-- ENGINE_ARGS...]", help="Passed to the engine as they are.")
+    list[str] | None,
+    typer.Argument(metavar="[-- ENGINE_ARGS...]", help="Passed to the engine as they are."),
 ]
-Revision = Annotated[Optional[str], typer.Option(help="Model revision (branch, tag or commit).")]
-Host = Annotated[Optional[str], typer.Option(help="Interface to listen on [default: 127.0.0.1].")]
-Port = Annotated[Optional[int], typer.Option("--port", "-p", help="Host port [default: TGI 8080, vLLM 8000].")]
-Gpus = Annotated[Optional[str], typer.Option(help="all, none, or device indices such as 0,1 [default: all].")]
+Revision = Annotated[str | None, typer.Option(help="Model revision (branch, tag or commit).")]
+Host = Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")]
+Port = Annotated[int | None, typer.Option("--port", "-p", help="Host port [default: TGI 8080, vLLM 8000].")]
+Gpus = Annotated[str | None, typer.Option(help="all, none, or device indices such as 0,1 [default: all].")]
 TensorParallel = Annotated[
-    Optional[int], typer.Option("--tensor-parallel-size", "--tp", "--num-shard", help="GPUs to shard across.")
+    int | None,
+    typer.Option("--tensor-parallel-size", "--tp", "--num-shard", help="GPUs to shard across."),
 ]
-Dtype = Annotated[Optional[str], typer.Option(help="auto, float16, bfloat16 or float32.")]
-Quantization = Annotated[Optional[str], typer.Option("--quantization", "--quantize", "-q", help="Quantization method.")]
+Dtype = Annotated[str | None, typer.Option(help="auto, float16, bfloat16 or float32.")]
+Quantization = Annotated[
+    str | None, typer.Option("--quantization", "--quantize", "-q", help="Quantization method.")
+]
 MaxModelLen = Annotated[
-    Optional[int], typer.Option("--max-model-len", "--max-total-tokens", help="Longest sequence, in tokens.")
+    int | None,
+    typer.Option("--max-model-len", "--max-total-tokens", help="Longest sequence, in tokens."),
 ]
 TrustRemoteCode = Annotated[
-    Optional[bool], typer.Option("--trust-remote-code/--no-trust-remote-code", help="Run the model's own code.")
+    bool | None,
+    typer.Option("--trust-remote-code/--no-trust-remote-code", help="Run the model's own code."),
 ]
-ServedName = Annotated[Optional[str], typer.Option(help="Name clients send as `model`.")]
+ServedName = Annotated[str | None, typer.Option(help="Name clients send as `model`.")]
 ApiKeyFile = Annotated[
-    Optional[Path], typer.Option(help=f"File holding the API key clients must send (or set {API_KEY_ENV}).")
+    Path | None,
+    typer.Option(help=f"File holding the API key clients must send (or set {API_KEY_ENV})."),
 ]
-HfTokenFile = Annotated[Optional[Path], typer.Option(help="File holding a Hugging Face token (or set HF_TOKEN).")]
-Env = Annotated[Optional[list[str]], typer.Option("--env", "-e", help="KEY=VALUE for the engine; repeatable.")]
-Lora = Annotated[Optional[list[str]], typer.Option("--lora", help="LoRA adapter: id or name=path; repeatable.")]
-Image = Annotated[Optional[str], typer.Option(help="Container image (pinned tag).")]
-Pull = Annotated[Optional[str], typer.Option(help="always, missing or never [default: missing].")]
-ShmSize = Annotated[Optional[str], typer.Option(help="Size of /dev/shm in the container [TGI default: 1g].")]
-Volume = Annotated[Optional[str], typer.Option(help="Host HF cache to mount; 'none' for none.")]
-Runtime = Annotated[Optional[str], typer.Option(help="docker or process [default: TGI docker, vLLM process].")]
-MaxInputTokens = Annotated[Optional[int], typer.Option(help="TGI: longest prompt, in tokens.")]
-MaxPrefill = Annotated[Optional[int], typer.Option(help="TGI: prefill token budget.")]
-MaxBatchTotal = Annotated[Optional[int], typer.Option(help="TGI: batch token budget.")]
-MaxConcurrent = Annotated[Optional[int], typer.Option(help="TGI: concurrent request limit.")]
-Impl = Annotated[Optional[str], typer.Option(help="vLLM --model-impl: auto, vllm, transformers, terratorch.")]
+HfTokenFile = Annotated[
+    Path | None, typer.Option(help="File holding a Hugging Face token (or set HF_TOKEN).")
+]
+Env = Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE for the engine; repeatable.")]
+Lora = Annotated[list[str] | None, typer.Option("--lora", help="LoRA adapter: id or name=path; repeatable.")]
+Image = Annotated[str | None, typer.Option(help="Container image (pinned tag).")]
+Pull = Annotated[str | None, typer.Option(help="always, missing or never [default: missing].")]
+ShmSize = Annotated[str | None, typer.Option(help="Size of /dev/shm in the container [TGI default: 1g].")]
+Volume = Annotated[str | None, typer.Option(help="Host HF cache to mount; 'none' for none.")]
+Runtime = Annotated[str | None, typer.Option(help="docker or process [default: TGI docker, vLLM process].")]
+MaxInputTokens = Annotated[int | None, typer.Option(help="TGI: longest prompt, in tokens.")]
+MaxPrefill = Annotated[int | None, typer.Option(help="TGI: prefill token budget.")]
+MaxBatchTotal = Annotated[int | None, typer.Option(help="TGI: batch token budget.")]
+MaxConcurrent = Annotated[int | None, typer.Option(help="TGI: concurrent request limit.")]
+Impl = Annotated[str | None, typer.Option(help="vLLM --model-impl: auto, vllm, transformers, terratorch.")]
 VllmPython = Annotated[
-    Optional[str], typer.Option(envvar="LLMSERVE_VLLM_PYTHON", help="Interpreter that has vLLM installed.")
+    str | None,
+    typer.Option(envvar="LLMSERVE_VLLM_PYTHON", help="Interpreter that has vLLM installed."),
 ]
-VllmVersion = Annotated[Optional[str], typer.Option(help="Render for this vLLM version instead of the detected one.")]
-GpuMemory = Annotated[Optional[float], typer.Option(help="vLLM: fraction of GPU memory to use.")]
-EnforceEager = Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager", help="vLLM: no CUDA graphs.")]
-CpuKvCache = Annotated[Optional[int], typer.Option(help="vLLM CPU: GiB of KV cache [default: 2].")]
+VllmVersion = Annotated[
+    str | None, typer.Option(help="Render for this vLLM version instead of the detected one.")
+]
+GpuMemory = Annotated[float | None, typer.Option(help="vLLM: fraction of GPU memory to use.")]
+EnforceEager = Annotated[
+    bool | None, typer.Option("--enforce-eager/--no-enforce-eager", help="vLLM: no CUDA graphs.")
+]
+CpuKvCache = Annotated[int | None, typer.Option(help="vLLM CPU: GiB of KV cache [default: 2].")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the command, start nothing.")]
 Json = Annotated[
-    bool, typer.Option("--json", help="Print the plan as JSON and start nothing; with --detach, the running server.")
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the plan as JSON and start nothing; with --detach, the running server.",
+    ),
 ]
 Detach = Annotated[bool, typer.Option("--detach", "-d", help="Leave the server running once ready.")]
-Smoke = Annotated[bool, typer.Option("--smoke", help="Once ready, check /health, /v1/models and a completion.")]
+Smoke = Annotated[
+    bool, typer.Option("--smoke", help="Once ready, check /health, /v1/models and a completion.")
+]
 ReadyTimeout = Annotated[float, typer.Option(help="Seconds to wait for readiness.")]
 
 _OPTION_FIELDS = {
@@ -192,11 +214,11 @@ def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
     return secrets
 
 
-def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Optional[Path] = None) -> None:
+def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None = None) -> None:
     from llmserve.console import Console
     from llmserve.launch import LaunchOptions, plan_for, serve
-    from llmserve.specfile import merge
     from llmserve.spec import build_spec
+    from llmserve.specfile import merge
 
     data = merge(base, _overrides(options))
     data = {**data, **_environment_secrets(data)}
@@ -212,7 +234,9 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Optional[Pat
             console.result(plan.shell_line())
         return
     launch_options = LaunchOptions(
-        detach=options["detach"], smoke=options["smoke"], json_output=options["json_output"],
+        detach=options["detach"],
+        smoke=options["smoke"],
+        json_output=options["json_output"],
         ready_timeout=options["ready_timeout"],
     )
     code = serve(spec, launch_options, console)
@@ -244,7 +268,8 @@ def tgi(
 def vllm(
     model: ModelArg,
     engine_args: EngineArgs = None,
-    impl: Impl = None, runtime: Runtime = None, vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
+    impl: Impl = None, runtime: Runtime = None,
+    vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
     revision: Revision = None, host: Host = None, port: Port = None, gpus: Gpus = None,
     tensor_parallel_size: TensorParallel = None, dtype: Dtype = None, quantization: Quantization = None,
     max_model_len: MaxModelLen = None, trust_remote_code: TrustRemoteCode = None,
@@ -265,9 +290,10 @@ def vllm(
 def run(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC_FILE", help="A .yaml or .toml spec file.")],
     engine_args: EngineArgs = None,
-    engine: Annotated[Optional[str], typer.Option(help="Override the file's engine: tgi or vllm.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Override the file's model.")] = None,
-    impl: Impl = None, runtime: Runtime = None, vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
+    engine: Annotated[str | None, typer.Option(help="Override the file's engine: tgi or vllm.")] = None,
+    model: Annotated[str | None, typer.Option(help="Override the file's model.")] = None,
+    impl: Impl = None, runtime: Runtime = None,
+    vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
     revision: Revision = None, host: Host = None, port: Port = None, gpus: Gpus = None,
     tensor_parallel_size: TensorParallel = None, dtype: Dtype = None, quantization: Quantization = None,
     max_model_len: MaxModelLen = None, trust_remote_code: TrustRemoteCode = None,
@@ -306,7 +332,9 @@ def schema() -> None:
 @reports_errors
 def smoke(
     url: Annotated[str, typer.Argument(help="Base URL of a running TGI or vLLM server.")],
-    model: Annotated[Optional[str], typer.Option(help="Model name to ask for [default: the first listed].")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name to ask for [default: the first listed].")
+    ] = None,
     api_key_file: ApiKeyFile = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:

@@ -160,14 +160,20 @@ def _wait_until_serving(
 
     try:
         ready_seconds = readiness.wait_until_healthy(
-            plan.endpoint, exit_code=server.exit_code, timeout=options.ready_timeout, on_progress=progress
+            plan.endpoint,
+            exit_code=server.exit_code,
+            timeout=options.ready_timeout,
+            on_progress=progress,
         )
         console.info(f"/health answered after {ready_seconds:.1f} s; checking that it generates")
         if options.smoke:
             report = readiness.smoke(plan.endpoint, plan.served_model_name, plan.api_key)
             return {"ready_seconds": ready_seconds, "smoke": report.to_dict()}
         check = readiness.prove_generation(plan.endpoint, plan.served_model_name, plan.api_key)
-        return {"ready_seconds": ready_seconds, "generation": {"seconds": check.seconds, "detail": check.detail}}
+        return {
+            "ready_seconds": ready_seconds,
+            "generation": {"seconds": check.seconds, "detail": check.detail},
+        }
     except readiness.EngineGone as gone:
         raise _exited_during_start(plan, gone.exit_code, forwarder) from None
     except LlmserveError:
@@ -187,7 +193,11 @@ def _exited_during_start(plan: LaunchPlan, code: int | None, forwarder: LogForwa
 
 
 def _announce(
-    plan: LaunchPlan, options: LaunchOptions, server: Server, report: dict[str, Any], console: Console
+    plan: LaunchPlan,
+    options: LaunchOptions,
+    server: Server,
+    report: dict[str, Any],
+    console: Console,
 ) -> None:
     if options.detach and plan.runtime == "process":
         _record_detached(plan, server)
@@ -226,7 +236,11 @@ def curl_example(plan: LaunchPlan) -> str:
     import shlex
 
     body = json.dumps(
-        {"model": plan.served_model_name, "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 32}
+        {
+            "model": plan.served_model_name,
+            "messages": [{"role": "user", "content": "Hello!"}],
+            "max_tokens": 32,
+        }
     )
     auth = ' -H "Authorization: Bearer $LLMSERVE_API_KEY"' if plan.api_key_env else ""
     return (
@@ -266,4 +280,3 @@ def _stop(server: Server, plan: LaunchPlan, console: Console) -> None:
 
 def serve(spec: ServeSpec, options: LaunchOptions, console: Console) -> int:
     return launch(plan_for(spec), options, console)
-

@@ -36,17 +36,16 @@ class LogForwarder:
 
     def _pump(self, lines: Iterable[bytes], on_end: Callable[[], None] | None) -> None:
         write, flush, prefix = self._sink.write, self._sink.flush, self._prefix
-        milestones = self._traits.milestones
+        milestones = [(needle.encode(), label) for needle, label in self._traits.milestones]
         try:
-            for line in lines:
-                if not line.endswith(b"\n"):
-                    line += b"\n"
+            for raw in lines:
+                line = raw if raw.endswith(b"\n") else raw + b"\n"
                 with self._lock:
                     write(prefix + line if prefix else line)
                     flush()
                     self._tail.append(line)
                 for needle, label in milestones:
-                    if needle.encode() in line:
+                    if needle in line:
                         self.last_milestone = label
         except (OSError, ValueError):
             pass  # the sink or the source closed under us: nothing more to forward

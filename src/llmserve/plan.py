@@ -82,10 +82,7 @@ class LaunchPlan:
         return self.launch.env.get(self.api_key_env) if self.api_key_env else None
 
     def masked_env(self) -> dict[str, str]:
-        return {
-            name: MASK if name in self.secret_env else value
-            for name, value in self.launch.env.items()
-        }
+        return {name: MASK if name in self.secret_env else value for name, value in self.launch.env.items()}
 
     def shell_line(self) -> str:
         """The command a person could paste to do what this plan does (secrets masked)."""
@@ -132,9 +129,7 @@ class LaunchPlan:
         }
 
 
-def docker_run_argv(
-    container: ContainerLaunch, host: str, port: int, env: Mapping[str, str]
-) -> list[str]:
+def docker_run_argv(container: ContainerLaunch, host: str, port: int, env: Mapping[str, str]) -> list[str]:
     """`docker run` arguments equivalent to what the docker runtime does through the SDK."""
     argv = ["docker", "run", "--rm", "--name", container.name]
     for key, value in container.labels.items():

@@ -30,9 +30,7 @@ def ensure_port_free(host: str, port: int) -> None:
         return
     holder = port_holder(port)
     held_by = f" (held by {holder})" if holder else ""
-    raise PortBusy(
-        f"port {port} on {host} is already in use{held_by}; stop it or choose another with --port"
-    )
+    raise PortBusy(f"port {port} on {host} is already in use{held_by}; stop it or choose another with --port")
 
 
 def _listening_inodes(port: int) -> set[str]:

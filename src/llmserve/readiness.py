@@ -147,7 +147,9 @@ def smoke(endpoint: str, model: str | None, api_key: str | None) -> SmokeReport:
         try:
             health = client.get(f"{endpoint}/health")
         except httpx.HTTPError as error:
-            raise SmokeFailed(f"{endpoint}/health did not answer ({type(error).__name__}); is the server up?") from None
+            raise SmokeFailed(
+                f"{endpoint}/health did not answer ({type(error).__name__}); is the server up?"
+            ) from None
         if health.status_code != 200:
             raise SmokeFailed(f"{endpoint}/health answered HTTP {health.status_code}")
         report.checks.append(Check("health", time.monotonic() - started, "200"))

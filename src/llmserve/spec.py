@@ -115,9 +115,7 @@ class VllmOptions(_Strict):
     """Options only vLLM has."""
 
     impl: VllmImpl | None = Field(None, description="vLLM's --model-impl.")
-    version: str | None = Field(
-        None, description="Render for this vLLM version instead of the one detected."
-    )
+    version: str | None = Field(None, description="Render for this vLLM version instead of the one detected.")
     python: str | None = Field(None, description="Interpreter that has vLLM installed.")
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     enforce_eager: bool = False
@@ -164,7 +162,7 @@ class ServeSpec(_Strict):
     served_model_name: str | None = None
     api_key: SecretStr | None = None
     hf_token: SecretStr | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, repr=False)  # may hold secrets
     lora_adapters: list[str] = Field(default_factory=list, description="Adapter ids or name=path.")
     engine_args: list[str] = Field(
         default_factory=list, description="Passed to the engine as they are, after its own flags."
@@ -176,9 +174,7 @@ class ServeSpec(_Strict):
     @classmethod
     def _pinned_image(cls, image: str | None) -> str | None:
         if image is not None and (":" not in image.rpartition("/")[2] or image.endswith(":latest")):
-            raise ValueError(
-                f"{image!r} is not pinned; name a version tag, e.g. {DEFAULT_TGI_IMAGE}"
-            )
+            raise ValueError(f"{image!r} is not pinned; name a version tag, e.g. {DEFAULT_TGI_IMAGE}")
         return image
 
     @field_validator("shm_size")
@@ -197,7 +193,8 @@ class ServeSpec(_Strict):
             assert candidate is not None
             if not candidate.is_dir():
                 raise ValueError(
-                    f"{model!r} is not a directory; give an existing model directory or a Hub id like org/name"
+                    f"{model!r} is not a directory; "
+                    "give an existing model directory or a Hub id like org/name"
                 )
             return str(candidate)
         if not _HUB_ID.match(model) or ".." in model or "--" in model:
@@ -269,10 +266,13 @@ class ServeSpec(_Strict):
             raise _field_error("runtime", "'process' is not available for TGI; TGI runs on docker")
         if self.served_model_name is not None:
             raise _field_error(
-                "served_model_name", "TGI has no such option (it answers to any model name); remove it"
+                "served_model_name",
+                "TGI has no such option (it answers to any model name); remove it",
             )
         if self.dtype not in (None, "auto", *TGI_DTYPES):
-            raise _field_error("dtype", f"{self.dtype!r} is not a TGI dtype; use one of {_one_of(TGI_DTYPES)}")
+            raise _field_error(
+                "dtype", f"{self.dtype!r} is not a TGI dtype; use one of {_one_of(TGI_DTYPES)}"
+            )
         if self.quantization is not None:
             if self.quantization not in TGI_QUANTIZATIONS:
                 raise _field_error(
@@ -281,14 +281,15 @@ class ServeSpec(_Strict):
                 )
             if self.dtype not in (None, "auto"):
                 raise _field_error(
-                    "dtype", f"{self.dtype!r} cannot be combined with quantization on TGI; drop one of them"
+                    "dtype",
+                    f"{self.dtype!r} cannot be combined with quantization on TGI; drop one of them",
                 )
             if self.quantization == "exl2" and (self.tensor_parallel_size or 1) > 1:
-                raise _field_error("quantization", "exl2 models cannot be sharded; set tensor_parallel_size to 1")
+                raise _field_error(
+                    "quantization", "exl2 models cannot be sharded; set tensor_parallel_size to 1"
+                )
         if self.gpus == "none" and (self.tensor_parallel_size or 1) > 1:
-            raise _field_error(
-                "tensor_parallel_size", "TGI shards only across GPUs; with gpus=none use 1"
-            )
+            raise _field_error("tensor_parallel_size", "TGI shards only across GPUs; with gpus=none use 1")
         self._tgi_token_limits()
 
     def _tgi_token_limits(self) -> None:
@@ -297,12 +298,18 @@ class ServeSpec(_Strict):
         if options.max_input_tokens is not None and total is not None and options.max_input_tokens >= total:
             raise _field_error(
                 "tgi.max_input_tokens",
-                f"{options.max_input_tokens} must be less than max_model_len ({total}); lower it or raise max_model_len",
+                f"{options.max_input_tokens} must be less than max_model_len ({total}); "
+                "lower it or raise max_model_len",
             )
-        if total is not None and options.max_batch_total_tokens is not None and total > options.max_batch_total_tokens:
+        if (
+            total is not None
+            and options.max_batch_total_tokens is not None
+            and total > options.max_batch_total_tokens
+        ):
             raise _field_error(
                 "max_model_len",
-                f"{total} is more than tgi.max_batch_total_tokens ({options.max_batch_total_tokens}); lower it",
+                f"{total} is more than tgi.max_batch_total_tokens "
+                f"({options.max_batch_total_tokens}); lower it",
             )
         if (
             options.max_batch_prefill_tokens is not None
@@ -321,7 +328,11 @@ class ServeSpec(_Strict):
                 "quantization",
                 f"{self.quantization!r} is not a vLLM method; use one of {_one_of(VLLM_QUANTIZATIONS)}",
             )
-        for field_name in ("max_input_tokens", "max_batch_prefill_tokens", "max_batch_total_tokens"):
+        for field_name in (
+            "max_input_tokens",
+            "max_batch_prefill_tokens",
+            "max_batch_total_tokens",
+        ):
             if getattr(self.tgi, field_name) is not None:
                 raise _field_error(f"tgi.{field_name}", "is a TGI option; remove it when serving with vLLM")
 

@@ -41,7 +41,7 @@ TRAITS = EngineTraits(
         ),
         Hint(
             r"Error while creating shared memory segment|NCCL.*shm|/dev/shm",
-            "/dev/shm is too small for sharding: raise --shm-size (e.g. 2g)",
+            "the shared memory segment is too small for sharding: raise --shm-size (e.g. 2g)",
         ),
         Hint(
             r"Not enough memory to handle|CUDA out of memory|OutOfMemoryError",

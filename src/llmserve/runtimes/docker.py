@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -165,7 +166,10 @@ def remove_leftover(client: Any, name: str) -> None:
 
 
 def start(
-    client: Any, plan: LaunchPlan, forwarder: LogForwarder | None, extra_labels: dict[str, str] | None = None
+    client: Any,
+    plan: LaunchPlan,
+    forwarder: LogForwarder | None,
+    extra_labels: dict[str, str] | None = None,
 ) -> ContainerServer:
     from docker.errors import APIError
 
@@ -179,7 +183,8 @@ def start(
         if NO_GPU_RUNTIME in str(error):
             raise EnvironmentMissing(
                 "this Docker engine has no NVIDIA GPU runtime (could not select device driver with "
-                "capabilities [[gpu]]); install the NVIDIA Container Toolkit, or use --gpus none to run on CPU"
+                "capabilities [[gpu]]); install the NVIDIA Container Toolkit, "
+                "or use --gpus none to run on CPU"
             ) from None
         raise LlmserveError(f"Docker could not start {kwargs['name']}: {_first_line(error)}") from None
     if forwarder is not None:
@@ -190,7 +195,5 @@ def start(
 def _remove_quietly(client: Any, name: str) -> None:
     from docker.errors import APIError, NotFound
 
-    try:
+    with contextlib.suppress(NotFound, APIError):
         client.containers.get(name).remove(force=True)
-    except (NotFound, APIError):
-        pass

@@ -10,6 +10,7 @@ Usage: python -m llmserve.runtimes.guardian [--watch-parent] [--grace SECONDS] -
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -43,18 +44,14 @@ def _exit_status(returncode: int) -> int:
 
 def _end_group(engine: subprocess.Popen[bytes], grace: float) -> int:
     pgid = engine.pid
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + grace
     while engine.poll() is None and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         # Whatever is left of the group (the engine, or children it left behind) ends now.
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return engine.wait()
 
 
@@ -81,10 +78,8 @@ def run(command: list[str], *, watch_parent: bool, grace: float) -> int:
     if stop_requested or engine.returncode is None:
         return _exit_status(_end_group(engine, grace))
     # The engine ended by itself; its children may not have.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(engine.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return _exit_status(engine.returncode)
 
 

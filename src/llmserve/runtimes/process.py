@@ -66,13 +66,21 @@ def start(plan: LaunchPlan, forwarder: LogForwarder | None, *, log_file: Path | 
             assert log_file is not None
             with log_file.open("ab") as log:
                 process = subprocess.Popen(
-                    argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    argv,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
         else:
             process = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True,
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
     except OSError as error:
         raise EnvironmentMissing(f"cannot start {argv[0]}: {error.strerror}") from None

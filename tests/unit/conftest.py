@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmserve.engines import vllm_discovery
+from llmserve.errors import EnvironmentMissing
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No secrets, caches or vLLM of the developer's machine leak into unit tests."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("LLMSERVE_STATE_DIR", str(tmp_path / "state"))
+    for name in (
+        "HF_HOME",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "LLMSERVE_API_KEY",
+        "LLMSERVE_VLLM_PYTHON",
+        "LLMSERVE_DEBUG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+@pytest.fixture
+def no_vllm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one seam for unit tests of the CLI: vLLM discovery finds nothing."""
+
+    def missing(python: str | None = None) -> None:
+        raise EnvironmentMissing("vLLM was not found; install it")
+
+    monkeypatch.setattr(vllm_discovery, "find_vllm", missing)
