@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import io
+
+from llmserve.engines import TRAITS
+from llmserve.logstream import LogForwarder, split_lines
+
+
+def test_lines_are_forwarded_in_order_with_a_tail_and_milestones() -> None:
+    sink = io.BytesIO()
+    forwarder = LogForwarder(TRAITS["tgi"], sink, decorate=False)
+    lines = [f"line {i}\n".encode() for i in range(1000)]
+    lines[500] = b"INFO text_generation_launcher: Warming up model\n"
+    forwarder.follow(iter(lines))
+    forwarder.join(5)
+    assert sink.getvalue() == b"".join(lines)
+    assert forwarder.last_milestone == "warming up"
+    assert forwarder.tail(2) == ["line 998", "line 999"]
+
+
+def test_decorated_lines_carry_the_engine_name() -> None:
+    sink = io.BytesIO()
+    forwarder = LogForwarder(TRAITS["vllm"], sink, decorate=True)
+    forwarder.follow(iter([b"hello"]))
+    forwarder.join(5)
+    assert sink.getvalue() == b"\x1b[2mvllm | \x1b[0mhello\n"
+
+
+def test_hint_from_known_failure() -> None:
+    forwarder = LogForwarder(TRAITS["vllm"], io.BytesIO(), decorate=False)
+    forwarder.follow(iter([b"RuntimeError: Unsupported CPU attention configuration: head_dim=16\n"]))
+    forwarder.join(5)
+    hint = forwarder.hint()
+    assert hint is not None
+    assert "head size" in hint
+
+
+def test_split_lines_recuts_chunks() -> None:
+    chunks = [b"a\nb", b"c\n", b"", b"d\ne"]
+    assert list(split_lines(chunks)) == [b"a\n", b"bc\n", b"d\n", b"e\n"]
