@@ -38,7 +38,7 @@ class Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, dict[str, tuple[int, Any]]]]:
-    routes: ClassVar[dict[str, tuple[int, Any]]] = {}
+    routes: dict[str, tuple[int, Any]] = {}
     handler = type("Handler", (Scripted,), {"routes": routes})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
