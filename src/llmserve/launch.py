@@ -22,6 +22,7 @@ from llmserve.spec import ServeSpec
 
 DEFAULT_READY_TIMEOUT_SECONDS = 1800.0
 WAIT_SLICE_SECONDS = 0.5
+DYING_ENGINE_GRACE_SECONDS = 20.0
 ERROR_TAIL_LINES = 15
 _SIGNAL_EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 
@@ -177,19 +178,23 @@ def _wait_until_serving(
     except readiness.EngineGone as gone:
         raise _exited_during_start(plan, gone.exit_code, forwarder) from None
     except LlmserveError:
-        code = server.exit_code()
-        if code is not None:  # it died while we talked to it: that is the real story
+        # A failed first request often means the engine is dying: if it ends, that is the story.
+        code = server.wait(DYING_ENGINE_GRACE_SECONDS)
+        if code is not None:
             raise _exited_during_start(plan, code, forwarder) from None
         raise
 
 
 def _exited_during_start(plan: LaunchPlan, code: int | None, forwarder: LogForwarder) -> EngineExited:
     forwarder.join(timeout=2.0)  # let the last lines arrive
-    hint = forwarder.hint()
     message = f"{plan.engine} exited with code {code} while starting"
-    if hint:
-        message += f"; hint: {hint}"
-    return EngineExited(message, details=tuple(forwarder.tail(ERROR_TAIL_LINES)))
+    details = forwarder.tail(ERROR_TAIL_LINES)
+    diagnosis = forwarder.diagnose()
+    if diagnosis is not None:
+        advice, cause = diagnosis
+        message += f"; hint: {advice}"
+        details = [f"cause: {cause}", "last lines:", *details]
+    return EngineExited(message, details=tuple(details))
 
 
 def _announce(

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from llmserve.engines.common import EngineTraits
 
-TAIL_LINES = 40
+TAIL_LINES = 500  # searched for known failures; the last few are shown
 _DIM = b"\x1b[2m"
 _RESET = b"\x1b[0m"
 
@@ -62,8 +62,8 @@ class LogForwarder:
             lines = list(self._tail)[-count:]
         return [line.decode(errors="replace").rstrip("\n") for line in lines]
 
-    def hint(self) -> str | None:
-        return self._traits.hint_for(self.tail(TAIL_LINES))
+    def diagnose(self) -> tuple[str, str] | None:
+        return self._traits.diagnose(self.tail(TAIL_LINES))
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterable[bytes]:

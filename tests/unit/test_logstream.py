@@ -30,9 +30,10 @@ def test_hint_from_known_failure() -> None:
     forwarder = LogForwarder(TRAITS["vllm"], io.BytesIO(), decorate=False)
     forwarder.follow(iter([b"RuntimeError: Unsupported CPU attention configuration: head_dim=16\n"]))
     forwarder.join(5)
-    hint = forwarder.hint()
-    assert hint is not None
-    assert "head size" in hint
+    diagnosis = forwarder.diagnose()
+    assert diagnosis is not None
+    assert "head size" in diagnosis[0]
+    assert diagnosis[1] == "RuntimeError: Unsupported CPU attention configuration: head_dim=16"
 
 
 def test_split_lines_recuts_chunks() -> None:

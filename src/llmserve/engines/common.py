@@ -20,8 +20,8 @@ class Hint:
     pattern: str
     advice: str
 
-    def matches(self, text: str) -> bool:
-        return re.search(self.pattern, text) is not None
+    def matching_line(self, lines: list[str]) -> str | None:
+        return next((line for line in lines if re.search(self.pattern, line)), None)
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,13 @@ class EngineTraits:
     ready_line: str
     hints: tuple[Hint, ...]
 
-    def hint_for(self, log_lines: list[str]) -> str | None:
-        text = "\n".join(log_lines)
-        return next((hint.advice for hint in self.hints if hint.matches(text)), None)
+    def diagnose(self, log_lines: list[str]) -> tuple[str, str] | None:
+        """The advice for the first known failure in the log, and the line that shows it."""
+        for hint in self.hints:
+            line = hint.matching_line(log_lines)
+            if line is not None:
+                return hint.advice, line.strip()
+        return None
 
     def milestone_in(self, line: str) -> str | None:
         return next((label for needle, label in self.milestones if needle in line), None)
