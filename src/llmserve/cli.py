@@ -353,6 +353,93 @@ def smoke(
     console.success(f"smoke passed: {report.endpoint} generates with {report.model}")
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+@app.command()
+@reports_errors
+def ps(json_output: JsonOpt = False) -> None:
+    """List the servers llmserve started: name, engine, model, endpoint, since, state."""
+    from llmserve.console import Console
+    from llmserve.lifecycle import age, list_servers
+
+    servers = list_servers()
+    console = Console()
+    if json_output:
+        console.json([server.to_dict() for server in servers])
+        return
+    rows = [("NAME", "ENGINE", "MODEL", "ENDPOINT", "SINCE", "STATE")]
+    rows += [(s.name, s.engine, s.model, s.endpoint, age(s.since), s.state) for s in servers]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        console.result("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@app.command()
+@reports_errors
+def logs(
+    name: Annotated[str, typer.Argument(help="Server name (from `llmserve ps`).")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+) -> None:
+    """Print a server's log lines."""
+    from llmserve.lifecycle import log_lines
+
+    out = sys.stdout.buffer
+    for line in log_lines(name, follow=follow):
+        out.write(line)
+        out.flush()
+
+
+@app.command()
+@reports_errors
+def stop(
+    name: Annotated[str | None, typer.Argument(help="Server name (from `llmserve ps`).")] = None,
+    all_servers: Annotated[bool, typer.Option("--all", help="Stop every server llmserve started.")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Stop a server llmserve started (gracefully, then forcibly) and remove what it left."""
+    from llmserve.console import Console
+    from llmserve.lifecycle import stop as stop_server
+    from llmserve.lifecycle import stop_all
+
+    if (name is None) == (not all_servers):
+        raise SpecError("name one server to stop, or use --all")
+    stopped = stop_all() if all_servers else [stop_server(name or "")]
+    console = Console()
+    if json_output:
+        console.json([server.to_dict() for server in stopped])
+        return
+    for server in stopped:
+        console.info(f"stopped {server.name} ({server.engine}, {server.model})")
+
+
+@app.command()
+@reports_errors
+def doctor(
+    engine: Annotated[
+        str | None, typer.Option(help="Exit non-zero unless this engine (tgi or vllm) can run.")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Report Docker, GPUs, vLLM, disk, HF token and running servers; say what is missing."""
+    from llmserve.console import Console
+    from llmserve.doctor import describe, gather
+    from llmserve.errors import EnvironmentMissing
+
+    if engine not in (None, "tgi", "vllm"):
+        raise SpecError(f"--engine {engine!r} is not an engine; use tgi or vllm")
+    report = gather()
+    console = Console()
+    if json_output:
+        console.json(report.to_dict())
+    else:
+        for line in describe(report):
+            console.result(line)
+    missing = report.missing_for(engine)
+    if missing:
+        raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
+
+
 def main() -> None:
     try:
         app()

@@ -134,17 +134,12 @@ def _start(plan: LaunchPlan, options: LaunchOptions, forwarder: LogForwarder, cl
 
     if not options.detach:
         return process.start(plan, forwarder)
-    name = _local_name(plan)
-    log_file = state.log_path(name)
+    log_file = state.log_path(plan.name)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_bytes(b"")
     server = process.start(plan, None, log_file=log_file)
     forwarder.follow(process.follow_file(log_file, server.exit_code))
     return server
-
-
-def _local_name(plan: LaunchPlan) -> str:
-    return f"llmserve-{plan.engine}-{plan.port}"
 
 
 def _wait_until_serving(
@@ -217,15 +212,13 @@ def _announce(
         console.detail(f"smoke {check['name']}: ok in {check['seconds']:.2f} s ({check['detail']})")
     console.detail(f"try:             {curl_example(plan)}")
     if options.detach:
-        console.detail(f"stop it with:    llmserve stop {_stop_name(plan, server)}")
-
-
-def _stop_name(plan: LaunchPlan, server: Server) -> str:
-    return _local_name(plan) if plan.runtime == "process" else plan.launch.name  # type: ignore[union-attr]
+        console.detail(f"logs:            llmserve logs {plan.name} -f")
+        console.detail(f"stop it with:    llmserve stop {plan.name}")
 
 
 def plan_summary(plan: LaunchPlan) -> dict[str, Any]:
     return {
+        "name": plan.name,
         "engine": plan.engine,
         "engine_version": plan.engine_version,
         "runtime": plan.runtime,
@@ -257,7 +250,7 @@ def curl_example(plan: LaunchPlan) -> str:
 def _record_detached(plan: LaunchPlan, server: Server) -> None:
     state.save(
         state.ServerRecord(
-            name=_local_name(plan),
+            name=plan.name,
             engine=plan.engine,
             model=plan.model,
             served_model_name=plan.served_model_name,

@@ -51,10 +51,19 @@ class ContainerLaunch:
     pull: str = "missing"
 
 
+def endpoint_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses to reach a server listening on host:port."""
+    connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if ":" in connect_host:
+        connect_host = "[::1]" if connect_host == "::" else f"[{connect_host}]"
+    return f"http://{connect_host}:{port}"
+
+
 @dataclass(frozen=True)
 class LaunchPlan:
     """Everything needed to start one server and talk to it."""
 
+    name: str
     engine: str
     model: str
     served_model_name: str
@@ -71,11 +80,7 @@ class LaunchPlan:
 
     @property
     def endpoint(self) -> str:
-        """The URL a client on this machine uses to reach the server."""
-        connect_host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        if ":" in connect_host:
-            connect_host = "[::1]" if connect_host == "::" else f"[{connect_host}]"
-        return f"http://{connect_host}:{self.port}"
+        return endpoint_url(self.host, self.port)
 
     @property
     def api_key(self) -> str | None:
@@ -115,6 +120,7 @@ class LaunchPlan:
             launch = {"argv": list(self.launch.argv)}
         launch["env"] = self.masked_env()
         return {
+            "name": self.name,
             "engine": self.engine,
             "engine_version": self.engine_version,
             "runtime": self.runtime,

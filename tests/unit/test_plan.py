@@ -5,6 +5,7 @@ from llmserve.plan import ContainerLaunch, LaunchPlan, ProcessLaunch
 
 def process_plan(host: str = "127.0.0.1", env: dict[str, str] | None = None) -> LaunchPlan:
     return LaunchPlan(
+        name="llmserve-vllm-m-8000",
         engine="vllm", model="m", served_model_name="m", host=host, port=8000,
         launch=ProcessLaunch(argv=("vllm", "serve", "my model", "--chat-template", "{{ x }}"), env=env or {}),
         secret_env=frozenset({"VLLM_API_KEY"}),
@@ -31,6 +32,7 @@ def test_endpoint_for_wildcard_and_ipv6_hosts() -> None:
 
 def test_container_plan_json() -> None:
     plan = LaunchPlan(
+        name="n",
         engine="tgi", model="gpt2", served_model_name="gpt2", host="127.0.0.1", port=8080,
         launch=ContainerLaunch(name="n", image="i:1", command=("--model-id", "gpt2"), container_port=80,
                                env={"HF_TOKEN": "t"}, gpus="all", shm_size="1g"),

@@ -28,6 +28,7 @@ def test_gpt2_renders_the_canonical_line(isolated_environment: Path) -> None:
         "docker run --rm --name llmserve-tgi-gpt2-8080"
         " --label llmserve.managed=true --label llmserve.engine=tgi --label llmserve.model=gpt2"
         " --label llmserve.served-model-name=gpt2 --label llmserve.port=8080"
+        " --label llmserve.endpoint=http://127.0.0.1:8080"
         f" --gpus all --shm-size 1g -p 127.0.0.1:8080:80 -v {cache}:/data"
         f" {IMAGE} --model-id gpt2 --hostname 0.0.0.0 --port 80"
     )
@@ -50,6 +51,7 @@ def test_gpt2_docker_sdk_parameters(isolated_environment: Path) -> None:
             "llmserve.model": "gpt2",
             "llmserve.served-model-name": "gpt2",
             "llmserve.port": "8080",
+            "llmserve.endpoint": "http://127.0.0.1:8080",
         },
         "ports": {"80/tcp": ("127.0.0.1", 8080)},
         "volumes": {str(isolated_environment / ".cache" / "huggingface"): {"bind": "/data", "mode": "rw"}},

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL, Mount
+from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL, Mount, endpoint_url
 from llmserve.spec import ServeSpec, is_secret_env_name
 
 HF_TOKEN_ENV = "HF_TOKEN"  # noqa: S105 (a variable name, not a value)
@@ -61,7 +61,8 @@ def engine_env(spec: ServeSpec) -> tuple[dict[str, str], set[str]]:
     return env, secrets
 
 
-def container_name(spec: ServeSpec) -> str:
+def server_name(spec: ServeSpec) -> str:
+    """One name per server, for containers and local processes alike (the port makes it unique)."""
     slug = re.sub(r"[^a-z0-9_.-]+", "-", PurePosixPath(spec.model).name.lower()).strip("-.") or "model"
     return f"llmserve-{spec.engine}-{slug}-{spec.effective_port}"
 
@@ -73,6 +74,7 @@ def container_labels(spec: ServeSpec, served_model_name: str) -> dict[str, str]:
         f"{LABEL_PREFIX}model": spec.model,
         f"{LABEL_PREFIX}served-model-name": served_model_name,
         f"{LABEL_PREFIX}port": str(spec.effective_port),
+        f"{LABEL_PREFIX}endpoint": endpoint_url(spec.host, spec.effective_port),
     }
 
 

@@ -6,9 +6,9 @@ from llmserve.engines.common import (
     EngineTraits,
     Hint,
     container_labels,
-    container_name,
     engine_env,
     local_model_mount,
+    server_name,
 )
 from llmserve.plan import ContainerLaunch, LaunchPlan, Mount
 from llmserve.spec import NO_VOLUME, ServeSpec
@@ -75,7 +75,7 @@ def render(spec: ServeSpec) -> LaunchPlan:
     if mount is not None:
         mounts.append(mount)
     container = ContainerLaunch(
-        name=container_name(spec),
+        name=server_name(spec),
         image=spec.effective_image,
         command=tuple(launcher_args(spec, model_id)),
         container_port=CONTAINER_PORT,
@@ -87,6 +87,7 @@ def render(spec: ServeSpec) -> LaunchPlan:
         pull=spec.pull,
     )
     return LaunchPlan(
+        name=server_name(spec),
         engine="tgi",
         engine_version=spec.effective_image.rpartition(":")[2],
         model=spec.model,

@@ -10,10 +10,10 @@ from llmserve.engines.common import (
     EngineTraits,
     Hint,
     container_labels,
-    container_name,
     engine_env,
     gpu_selection_env,
     local_model_mount,
+    server_name,
 )
 from llmserve.plan import ContainerLaunch, LaunchPlan, Mount, ProcessLaunch
 from llmserve.spec import NO_VOLUME, ServeSpec
@@ -137,6 +137,7 @@ def render(spec: ServeSpec, installation: VllmInstallation | None = None) -> Lau
         env.setdefault(CPU_KVCACHE_ENV, str(kvcache))
     _add_api_key(spec, env, secrets)
     return LaunchPlan(
+        name=server_name(spec),
         engine="vllm",
         engine_version=version,
         model=spec.model,
@@ -210,7 +211,7 @@ def _render_container(spec: ServeSpec) -> LaunchPlan:
     if mount is not None:
         mounts.append(mount)
     container = ContainerLaunch(
-        name=container_name(spec),
+        name=server_name(spec),
         image=image,
         command=tuple(command),
         container_port=CONTAINER_PORT,
@@ -223,6 +224,7 @@ def _render_container(spec: ServeSpec) -> LaunchPlan:
         pull=spec.pull,
     )
     return LaunchPlan(
+        name=server_name(spec),
         engine="vllm",
         engine_version=version,
         model=spec.model,
