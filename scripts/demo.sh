@@ -39,7 +39,7 @@ PY
 fi
 
 say "serving SmolLM2-135M-Instruct with vLLM's CPU engine (float32: bfloat16 answers wrongly on this CPU)"
-started=$(.venv/bin/llmserve vllm "$model" --impl transformers --dtype float32 --max-model-len 2048 \
+started=$(.venv/bin/llmserve vllm "$model" --impl transformers --dtype float32 --max-model-len 2048 --enforce-eager \
   --served-model-name SmolLM2-135M-Instruct --vllm-python "$VLLM_VENV/bin/python" --port "$port" \
   --detach --json)
 name=$(printf '%s' "$started" | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["name"])')
