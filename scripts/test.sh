@@ -17,8 +17,8 @@ say "installing llmserve and its test tools into .venv"
 eval "$("$root/scripts/setup-test-env.sh")"
 
 say "ruff"
-.venv/bin/ruff check src tests
-.venv/bin/ruff format --check src tests
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 say "mypy --strict"
 .venv/bin/mypy
 say "pytest"

@@ -9,12 +9,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from llmserve import __version__
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
+from llmserve.options import OPTION_FIELDS
+
+if TYPE_CHECKING:
+    from llmserve.console import Console
+    from llmserve.spec import ServeSpec
 
 app = typer.Typer(
     name="llmserve",
@@ -32,7 +37,7 @@ DEBUG_ENV = "LLMSERVE_DEBUG"
 
 _state = {"debug": False}
 
-# Options each serve command shares. Their names are the spec fields they set (see _OPTION_FIELDS).
+# Options each serve command shares. Their names are the spec fields they set (see OPTION_FIELDS).
 ModelArg = Annotated[
     str, typer.Argument(metavar="MODEL", help="Hub id (org/name) or a local model directory.")
 ]
@@ -100,25 +105,19 @@ Json = Annotated[
         help="Print the plan as JSON and start nothing; with --detach, the running server.",
     ),
 ]
+Explain = Annotated[
+    bool, typer.Option("--explain", help="Show what each setting becomes in TGI and in vLLM; start nothing.")
+]
 Detach = Annotated[bool, typer.Option("--detach", "-d", help="Leave the server running once ready.")]
 Smoke = Annotated[
     bool, typer.Option("--smoke", help="Once ready, check /health, /v1/models and a completion.")
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+EngineOpt = Annotated[
+    str | None, typer.Option(help="Serve with this engine (tgi or vllm), translating the spec.")
+]
+Lenient = Annotated[bool, typer.Option(help="Drop what the other engine cannot do, with a warning.")]
 ReadyTimeout = Annotated[float, typer.Option(help="Seconds to wait for readiness.")]
-
-_OPTION_FIELDS = {
-    "revision": "revision", "runtime": "runtime", "host": "host", "port": "port", "gpus": "gpus",
-    "tensor_parallel_size": "tensor_parallel_size", "dtype": "dtype", "quantization": "quantization",
-    "max_model_len": "max_model_len", "trust_remote_code": "trust_remote_code",
-    "served_model_name": "served_model_name", "image": "image", "pull": "pull",
-    "shm_size": "shm_size", "volume": "volume",
-    "max_input_tokens": "tgi.max_input_tokens", "max_batch_prefill_tokens": "tgi.max_batch_prefill_tokens",
-    "max_batch_total_tokens": "tgi.max_batch_total_tokens",
-    "max_concurrent_requests": "tgi.max_concurrent_requests",
-    "impl": "vllm.impl", "vllm_python": "vllm.python", "vllm_version": "vllm.version",
-    "gpu_memory_utilization": "vllm.gpu_memory_utilization", "enforce_eager": "vllm.enforce_eager",
-    "cpu_kvcache_space": "vllm.cpu_kvcache_space",
-}  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,7 +183,7 @@ def _read_secret(path: Path, what: str) -> str:
 def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     """Spec data from the options the user gave (None means: not given)."""
     data: dict[str, Any] = {}
-    for option, dotted in _OPTION_FIELDS.items():
+    for option, dotted in OPTION_FIELDS.items():
         if options.get(option) is not None:
             _set(data, dotted, options[option])
     for pair in options.get("env") or []:
@@ -224,7 +223,10 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     data = {**data, **_environment_secrets(data)}
     spec = build_spec(data, base_dir=base_dir)
     console = Console()
-    if options["dry_run"] or (options["json_output"] and not options["detach"]):
+    if options.get("explain"):
+        _explain(spec, console, json_output=options["json_output"])
+        return
+    if options.get("dry_run") or (options["json_output"] and not options.get("detach")):
         plan = plan_for(spec, console)
         if options["json_output"]:
             console.json(plan.to_dict())
@@ -244,6 +246,22 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         raise typer.Exit(code)
 
 
+def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> None:
+    from llmserve.engines.vllm_discovery import find_vllm
+    from llmserve.explain import explain, table
+
+    try:
+        detected: str | None = find_vllm(spec.vllm.python).version
+    except LlmserveError:
+        detected = None
+    rows = explain(spec, detected)
+    if json_output:
+        console.json([row.to_dict() for row in rows])
+    else:
+        for line in table(rows):
+            console.result(line)
+
+
 @app.command()
 @reports_errors
 def tgi(
@@ -256,8 +274,8 @@ def tgi(
     image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
     max_input_tokens: MaxInputTokens = None, max_batch_prefill_tokens: MaxPrefill = None,
     max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
-    dry_run: DryRun = False, json_output: Json = False, detach: Detach = False, smoke: Smoke = False,
-    ready_timeout: ReadyTimeout = 1800.0,
+    dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
+    detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
 ) -> None:  # fmt: skip
     """Serve MODEL with TGI in Docker."""
     _serve({"engine": "tgi", "model": model}, locals())
@@ -278,8 +296,8 @@ def vllm(
     gpu_memory_utilization: GpuMemory = None, enforce_eager: EnforceEager = None,
     cpu_kvcache_space: CpuKvCache = None,
     image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
-    dry_run: DryRun = False, json_output: Json = False, detach: Detach = False, smoke: Smoke = False,
-    ready_timeout: ReadyTimeout = 1800.0,
+    dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
+    detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
 ) -> None:  # fmt: skip
     """Serve MODEL with vLLM (a local process, or Docker with --runtime docker)."""
     _serve({"engine": "vllm", "model": model}, locals())
@@ -290,7 +308,8 @@ def vllm(
 def run(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC_FILE", help="A .yaml or .toml spec file.")],
     engine_args: EngineArgs = None,
-    engine: Annotated[str | None, typer.Option(help="Override the file's engine: tgi or vllm.")] = None,
+    engine: EngineOpt = None,
+    lenient: Lenient = False,
     model: Annotated[str | None, typer.Option(help="Override the file's model.")] = None,
     impl: Impl = None, runtime: Runtime = None,
     vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
@@ -304,17 +323,76 @@ def run(
     image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
     max_input_tokens: MaxInputTokens = None, max_batch_prefill_tokens: MaxPrefill = None,
     max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
-    dry_run: DryRun = False, json_output: Json = False, detach: Detach = False, smoke: Smoke = False,
-    ready_timeout: ReadyTimeout = 1800.0,
+    dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
+    detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
-    from llmserve.specfile import read_spec_file
 
-    base = read_spec_file(spec_file)
-    for key, value in (("engine", engine), ("model", model)):
-        if value is not None:
-            base[key] = value
+    base = _spec_file_for(spec_file, engine, lenient)
+    if model is not None:
+        base["model"] = model
     _serve(base, locals(), base_dir=spec_file.resolve().parent)
+
+
+def _spec_file_for(spec_file: Path, engine: str | None, lenient: bool) -> dict[str, Any]:
+    """The file's spec data, moved to `engine` when another one is asked for."""
+    from llmserve.console import Console
+    from llmserve.specfile import read_spec_file
+    from llmserve.translate import retarget
+
+    data = read_spec_file(spec_file)
+    if engine is None or engine == data.get("engine"):
+        return data
+    if engine not in ("tgi", "vllm"):
+        raise SpecError(f"--engine {engine!r} is not an engine; use tgi or vllm")
+    data, notes = retarget(data, engine, lenient=lenient)
+    console = Console()
+    for note in notes:
+        console.warn(note)
+    return data
+
+
+@app.command("explain")
+@reports_errors
+def explain_command(
+    spec_file: Annotated[Path, typer.Argument(metavar="SPEC_FILE", help="A .yaml or .toml spec file.")],
+    engine: EngineOpt = None,
+    lenient: Lenient = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Show each spec field, its value, and what it becomes in TGI and in vLLM."""
+    base = _spec_file_for(spec_file, engine, lenient)
+    _serve(base, {"explain": True, "json_output": json_output}, base_dir=spec_file.resolve().parent)
+
+
+@app.command()
+@reports_errors
+def convert(
+    command: Annotated[
+        list[str], typer.Argument(metavar="-- COMMAND...", help="A TGI or vLLM command line.")
+    ],
+    to: Annotated[str | None, typer.Option(help="Target engine [default: vllm].")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the spec to this file.")
+    ] = None,
+) -> None:
+    """Turn a docker run / text-generation-launcher / vllm serve line into an llmserve spec."""
+    from llmserve.console import Console
+    from llmserve.conversion_output import converted
+
+    if to not in (None, "tgi", "vllm"):
+        raise SpecError(f"--to {to!r} is not an engine; use tgi or vllm")
+    console = Console()
+    text, notes = converted(command, to or "vllm")
+    if output is None:  # the notes head the YAML as comments
+        console.result(text.rstrip("\n"))
+        return
+    for note in notes:
+        console.warn(note)
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(text)
+    partial.replace(output)
+    console.info(f"wrote {output}")
 
 
 @app.command()
@@ -351,9 +429,6 @@ def smoke(
     for check in report.checks:
         console.detail(f"{check.name}: ok in {check.seconds:.2f} s ({check.detail})")
     console.success(f"smoke passed: {report.endpoint} generates with {report.model}")
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 @app.command()

@@ -21,7 +21,6 @@ from llmserve.ports import ensure_port_free
 from llmserve.spec import ServeSpec
 
 DEFAULT_READY_TIMEOUT_SECONDS = 1800.0
-WAIT_SLICE_SECONDS = 0.5
 DYING_ENGINE_GRACE_SECONDS = 20.0
 ERROR_TAIL_LINES = 15
 _SIGNAL_EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
@@ -263,8 +262,9 @@ def _record_detached(plan: LaunchPlan, server: Server) -> None:
 
 
 def _wait_for_exit(server: Server) -> int:
+    # Blocking waits cost no CPU while the server runs; SIGINT and SIGTERM still interrupt them.
     while True:
-        code = server.wait(WAIT_SLICE_SECONDS)
+        code = server.wait(None)
         if code is not None:
             return code
 

@@ -77,6 +77,8 @@ _SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ENV_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 SECRET_FIELDS = frozenset({"api_key", "hf_token"})
+SECRET_FROM_ENV = "env:"
+SECRET_FROM_FILE = "file:"
 
 
 def default_hf_cache() -> str:
@@ -160,8 +162,12 @@ class ServeSpec(_Strict):
     )
     trust_remote_code: bool = False
     served_model_name: str | None = None
-    api_key: SecretStr | None = None
-    hf_token: SecretStr | None = None
+    api_key: SecretStr | None = Field(
+        None, description="Key clients must send; env:NAME or file:PATH say where it comes from."
+    )
+    hf_token: SecretStr | None = Field(
+        None, description="Hugging Face token; env:NAME or file:PATH say where it comes from."
+    )
     env: dict[str, str] = Field(default_factory=dict, repr=False)  # may hold secrets
     lora_adapters: list[str] = Field(default_factory=list, description="Adapter ids or name=path.")
     engine_args: list[str] = Field(
@@ -169,6 +175,29 @@ class ServeSpec(_Strict):
     )
     tgi: TgiOptions = Field(default_factory=TgiOptions)
     vllm: VllmOptions = Field(default_factory=VllmOptions)
+
+    @field_validator("api_key", "hf_token", mode="before")
+    @classmethod
+    def _secret_reference(cls, value: Any, info: ValidationInfo) -> Any:
+        """`env:NAME` and `file:PATH` name where a secret comes from; the spec never holds it."""
+        if not isinstance(value, str):
+            return value
+        if value.startswith(SECRET_FROM_ENV):
+            name = value.removeprefix(SECRET_FROM_ENV)
+            if not os.environ.get(name):
+                raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
+            return os.environ[name]
+        if value.startswith(SECRET_FROM_FILE):
+            base = Path((info.context or {}).get("base_dir", "."))
+            path = base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser()
+            try:
+                secret = path.read_text().strip()
+            except OSError as error:
+                raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
+            if not secret:
+                raise ValueError(f"{path} is empty; put the secret in it")
+            return secret
+        return value
 
     @field_validator("image")
     @classmethod

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL, Mount, endpoint_url
 from llmserve.spec import ServeSpec, is_secret_env_name
 
-HF_TOKEN_ENV = "HF_TOKEN"  # noqa: S105 (a variable name, not a value)
+HF_TOKEN_ENV = "HF_TOKEN"
 LOCAL_MODELS_DIR = "/models"
 
 

@@ -12,6 +12,7 @@ from llmserve.logstream import LogForwarder, split_lines
 from llmserve.plan import MANAGED_LABEL, ContainerLaunch, LaunchPlan
 
 STOP_GRACE_SECONDS = 15
+LONG_WAIT_SECONDS = 3600
 NO_GPU_RUNTIME = 'could not select device driver ""'
 _ALIVE_STATES = ("created", "running", "restarting")
 
@@ -124,11 +125,12 @@ class ContainerServer:
         return int(self._container.attrs["State"]["ExitCode"])
 
     def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code, or None if the container still runs after `timeout` (None: a long while)."""
         import requests
 
         try:
-            result = self._container.wait(timeout=timeout)
-        except requests.exceptions.ConnectionError:  # read timed out
+            result = self._container.wait(timeout=timeout or LONG_WAIT_SECONDS)
+        except requests.exceptions.RequestException:  # read timed out
             return None
         return int(result.get("StatusCode", -1))
 

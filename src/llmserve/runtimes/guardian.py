@@ -55,32 +55,38 @@ def _end_group(engine: subprocess.Popen[bytes], grace: float) -> int:
     return engine.wait()
 
 
-def run(command: list[str], *, watch_parent: bool, grace: float) -> int:
-    stop_requested: list[int] = []
+class _StopRequested(Exception):
+    pass
 
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        stop_requested.append(signum)
 
+def _request_stop(_signum: int, _frame: FrameType | None) -> None:
     for sig in STOP_SIGNALS:
-        signal.signal(sig, request_stop)
-    if watch_parent:
-        parent = os.getppid()
-        _set_parent_death_signal(signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the signal was armed
-            return 1
+        signal.signal(sig, signal.SIG_IGN)
+    raise _StopRequested
+
+
+def run(command: list[str], *, watch_parent: bool, grace: float) -> int:
+    engine: subprocess.Popen[bytes] | None = None
     try:
-        engine = subprocess.Popen(command, process_group=0, preexec_fn=_engine_preexec)
-    except OSError as error:
-        print(f"llmserve: cannot start {command[0]}: {error.strerror}", file=sys.stderr)
-        return 127
-    while engine.poll() is None and not stop_requested:
-        time.sleep(POLL_SECONDS)
-    if stop_requested or engine.returncode is None:
-        return _exit_status(_end_group(engine, grace))
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _request_stop)
+        if watch_parent:
+            parent = os.getppid()
+            _set_parent_death_signal(signal.SIGTERM)
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                return 1
+        try:
+            engine = subprocess.Popen(command, process_group=0, preexec_fn=_engine_preexec)
+        except OSError as error:
+            print(f"llmserve: cannot start {command[0]}: {error.strerror}", file=sys.stderr)
+            return 127
+        returncode = engine.wait()  # blocks without polling; a stop signal interrupts it
+    except _StopRequested:
+        return _exit_status(_end_group(engine, grace)) if engine is not None else 128 + signal.SIGTERM
     # The engine ended by itself; its children may not have.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(engine.pid, signal.SIGKILL)
-    return _exit_status(engine.returncode)
+    return _exit_status(returncode)
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,254 @@
+"""`llmserve convert`: an existing TGI or vLLM command line, read as the engine reads it, as a spec.
+
+Reads `docker run … <TGI or vLLM image> …`, `text-generation-launcher …` (with TGI's upper-case
+environment variables), `vllm serve …` and `python -m vllm.entrypoints.openai.api_server …`.
+Unknown flags are reported by name. Secrets never reach the spec: they become references to the
+environment variable that supplies them at launch (`env:NAME`).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, Flag, lookup
+from llmserve.errors import SpecError
+
+HF_TOKEN_NAMES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+API_KEY_REFERENCE = "env:LLMSERVE_API_KEY"
+HF_TOKEN_REFERENCE = "env:HF_TOKEN"
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+# `docker run` options that take a value (the rest used in serving lines are switches).
+DOCKER_VALUE_OPTIONS = {
+    "--gpus", "-p", "--publish", "-v", "--volume", "-e", "--env", "--env-file", "--shm-size", "--name",
+    "--ipc", "--network", "--net", "--runtime", "--pull", "--restart", "-u", "--user", "-w", "--workdir",
+    "--entrypoint", "--cpus", "-m", "--memory", "--ulimit", "--label", "-l", "--platform", "--device",
+    "--mount", "--hostname", "-h", "--add-host", "--log-driver", "--log-opt", "--cap-add", "--security-opt",
+}  # fmt: skip
+DOCKER_SWITCHES = {"--rm", "-d", "--detach", "-i", "-t", "-it", "-ti", "--init", "--privileged", "-P"}
+
+
+@dataclass
+class Conversion:
+    engine: str
+    data: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def split_command(words: list[str]) -> list[str]:
+    """Words after `--`, or one quoted line (with backslash-newline continuations)."""
+    if len(words) == 1:
+        return shlex.split(words[0].replace("\\\n", " "))
+    return [word for word in words if word != "\\"]
+
+
+def convert(words: list[str]) -> Conversion:
+    words = split_command(words)
+    environment: dict[str, str] = {}
+    while words and (words[0] == "env" or _ASSIGNMENT.match(words[0])):
+        word = words.pop(0)
+        if word != "env":
+            name, _, value = word.partition("=")
+            environment[name] = value
+    if not words:
+        raise SpecError("convert needs a command: docker run …, text-generation-launcher …, or vllm serve …")
+    program = words[0].rsplit("/", 1)[-1]
+    if program == "docker" and words[1:2] == ["run"]:
+        return _docker_run(words[2:], environment)
+    if program == "text-generation-launcher":
+        return _tgi(words[1:], environment, Conversion("tgi"))
+    if program == "vllm" and words[1:2] == ["serve"]:
+        return _vllm(words[2:], environment, Conversion("vllm"))
+    if "python" in program and words[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]:
+        return _vllm(words[3:], environment, Conversion("vllm"))
+    raise SpecError(
+        f"{words[0]!r} is not a command convert reads; give docker run …, text-generation-launcher …, "
+        "vllm serve … or python -m vllm.entrypoints.openai.api_server …"
+    )
+
+
+def _docker_run(words: list[str], environment: dict[str, str]) -> Conversion:
+    docker: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    while words and words[0].startswith("-"):
+        word = words.pop(0)
+        name, eq, attached = word.partition("=")
+        if name in DOCKER_VALUE_OPTIONS:
+            docker.setdefault(name, []).append(attached if eq else words.pop(0))
+        elif name not in DOCKER_SWITCHES:
+            unknown.append(name)
+    if not words:
+        raise SpecError("docker run names no image; give the whole docker run line")
+    image = words.pop(0)
+    if "text-generation-inference" in image:
+        conversion = Conversion("tgi")
+    elif "vllm" in image:
+        conversion = Conversion("vllm")
+        if words[:1] == ["serve"]:  # images before 0.11.1 took `serve` as an argument
+            words = words[1:]
+    else:
+        raise SpecError(
+            f"image {image} is neither TGI's nor vLLM's; convert reads lines that run one of them"
+        )
+    conversion.unknown += [f"docker {name}" for name in unknown]
+    conversion.data["image"] = image
+    for pair in docker.get("-e", []) + docker.get("--env", []):
+        name, eq, value = pair.partition("=")
+        environment[name] = value if eq else f"<from the shell's ${name}>"
+    _docker_options(docker, conversion)
+    return (
+        _tgi(words, environment, conversion)
+        if conversion.engine == "tgi"
+        else _vllm(words, environment, conversion)
+    )
+
+
+def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> None:
+    data = conversion.data
+    gpus = docker["--gpus"][-1] if docker.get("--gpus") else None
+    if gpus is not None:
+        device = re.search(r"device=([\d,]+)", gpus)
+        data["gpus"] = device.group(1) if device else ("all" if gpus in ("all", "-1") else gpus)
+    else:
+        data["gpus"] = "none"
+    for publish in docker.get("-p", []) + docker.get("--publish", []):
+        parts = publish.split(":")
+        if len(parts) >= 2:
+            data["port"] = int(parts[-2])
+            if len(parts) == 3 and parts[0]:
+                data["host"] = parts[0]
+    if docker.get("--shm-size"):
+        data["shm_size"] = docker["--shm-size"][-1]
+    for volume in docker.get("-v", []) + docker.get("--volume", []):
+        source, _, target = volume.partition(":")
+        target = target.split(":")[0]
+        if target in ("/data", "/root/.cache/huggingface"):
+            data["volume"] = source
+        else:
+            conversion.notes.append(
+                f"volume {volume} is not the model cache: mount it yourself if the model needs it"
+            )
+    for ignored in ("--ipc", "--name", "--runtime"):
+        if docker.get(ignored):
+            conversion.notes.append(f"docker {ignored} {docker[ignored][-1]}: llmserve sets this itself")
+
+
+def _secrets_from_environment(environment: dict[str, str], conversion: Conversion) -> None:
+    for name in HF_TOKEN_NAMES:
+        if name in environment:
+            environment.pop(name)
+            conversion.data["hf_token"] = HF_TOKEN_REFERENCE
+            conversion.notes.append(f"{name}: the token is not copied; give it at launch in $HF_TOKEN")
+    for name in ("API_KEY", "VLLM_API_KEY"):
+        if name in environment:
+            environment.pop(name)
+            _api_key(conversion)
+
+
+def _api_key(conversion: Conversion) -> None:
+    conversion.data["api_key"] = API_KEY_REFERENCE
+    conversion.notes.append("the API key is not copied; give it at launch in $LLMSERVE_API_KEY")
+
+
+def _parse_flags(
+    words: list[str], table: dict[str, Flag], conversion: Conversion
+) -> list[tuple[Flag, list[str]]]:
+    """(flag, values) pairs, as the engine's parser reads them; unknown flags reported by name."""
+    found: list[tuple[Flag, list[str]]] = []
+    while words:
+        word = words.pop(0)
+        flag = lookup(table, word) if word.startswith("-") else None
+        if flag is None:
+            conversion.unknown.append(word)
+            # An unknown flag's value (a word not starting with -) goes with it.
+            if word.startswith("-") and "=" not in word and words and not words[0].startswith("-"):
+                conversion.unknown[-1] += f" {words.pop(0)}"
+            continue
+        values: list[str] = []
+        if "=" in word:
+            values.append(word.split("=", 1)[1])
+        elif flag.multiple:
+            while words and not words[0].startswith("-"):
+                values.append(words.pop(0))
+        elif flag.takes_value:
+            if not words:
+                raise SpecError(f"{word} needs a value; the line is cut short")
+            values.append(words.pop(0))
+        found.append((flag, values))
+    return found
+
+
+def _set_field(conversion: Conversion, flag: Flag, values: list[str]) -> None:
+    assert flag.field is not None
+    section, _, key = flag.field.rpartition(".")
+    target = conversion.data.setdefault(section, {}) if section else conversion.data
+    if not flag.takes_value:
+        target[key] = True
+    elif key == "lora_adapters":
+        target[key] = [a for value in values for a in value.split(",") if a]
+    else:
+        value = values[-1]
+        target[key] = int(value) if value.isdigit() and key != "model" else value
+
+
+def _apply(conversion: Conversion, pairs: list[tuple[Flag, list[str]]]) -> None:
+    engine_args: list[str] = []
+    for flag, values in pairs:
+        if flag.kind == "field":
+            _set_field(conversion, flag, values)
+        elif flag.kind == "secret":
+            if flag.name == "api-key":
+                _api_key(conversion)
+            else:
+                conversion.notes.append(f"--{flag.name}: a secret, not copied")
+        elif flag.kind == "passthrough":
+            engine_args += [f"--{flag.name}", *values]
+        elif flag.name not in ("enable-lora",):
+            conversion.notes.append(f"--{flag.name} {' '.join(values)}: llmserve sets this itself".rstrip())
+    if engine_args:
+        conversion.data["engine_args"] = engine_args
+
+
+def _tgi(words: list[str], environment: dict[str, str], conversion: Conversion) -> Conversion:
+    _secrets_from_environment(environment, conversion)
+    # The launcher reads each flag from its upper-case environment variable when not given.
+    for name in list(environment):
+        flag = TGI_FLAGS.get(name.lower().replace("_", "-"))
+        if flag is not None and flag.name not in ("port", "hostname"):
+            value = environment.pop(name)
+            words = [*words, f"--{flag.name}", value] if flag.takes_value else [*words, f"--{flag.name}"]
+    _apply(conversion, _parse_flags(list(words), TGI_FLAGS, conversion))
+    _leftover_environment(environment, conversion)
+    conversion.data.setdefault("model", "bigscience/bloom-560m")  # the launcher's own default
+    return _with_engine_first(conversion)
+
+
+def _vllm(words: list[str], environment: dict[str, str], conversion: Conversion) -> Conversion:
+    _secrets_from_environment(environment, conversion)
+    words = list(words)
+    if words and not words[0].startswith("-"):
+        conversion.data["model"] = words.pop(0)
+    _apply(conversion, _parse_flags(words, VLLM_FLAGS, conversion))
+    _leftover_environment(environment, conversion)
+    if "model" not in conversion.data:
+        raise SpecError("the vLLM line names no model; give it as `vllm serve MODEL`")
+    return _with_engine_first(conversion)
+
+
+def _leftover_environment(environment: dict[str, str], conversion: Conversion) -> None:
+    for name, value in environment.items():
+        if value.startswith("<from the shell"):
+            conversion.notes.append(
+                f"-e {name} takes its value from the shell at launch: set it in env yourself"
+            )
+        else:
+            conversion.data.setdefault("env", {})[name] = value
+
+
+def _with_engine_first(conversion: Conversion) -> Conversion:
+    conversion.data = {"engine": conversion.engine, **conversion.data}
+    return conversion

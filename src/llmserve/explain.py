@@ -1,0 +1,86 @@
+"""`llmserve explain`: each spec field, its value, what it becomes in TGI and in vLLM."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from llmserve.engines.vllm import TASK_FLAG_DEPRECATED_IN, parse_version
+from llmserve.plan import MASK
+from llmserve.spec import SECRET_FIELDS, ServeSpec
+from llmserve.translate import MAPPINGS_BY_FIELD
+
+
+@dataclass(frozen=True)
+class Row:
+    field: str
+    value: str
+    tgi: str
+    vllm: str
+    mapping: str
+    note: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+ALWAYS_SHOWN = ("engine", "model", "host", "port", "gpus")
+
+
+def _set_fields(spec: ServeSpec) -> dict[str, Any]:
+    """Fields the user set (or that always matter), flattened to dotted names."""
+    values: dict[str, Any] = {}
+    for name in ServeSpec.model_fields:
+        value = getattr(spec, name)
+        if name in ("tgi", "vllm"):
+            for key in value.model_fields_set:
+                values[f"{name}.{key}"] = getattr(value, key)
+        elif name in spec.model_fields_set or name in ALWAYS_SHOWN:
+            values[name] = value
+    values["port"] = spec.effective_port
+    return values
+
+
+def _shown(field: str, value: Any) -> str:
+    if field in SECRET_FIELDS:
+        return MASK if value is not None else "-"
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{key}={MASK if 'KEY' in key or 'TOKEN' in key else val}" for key, val in value.items()
+        )
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def explain(spec: ServeSpec, vllm_version: str | None) -> list[Row]:
+    rows = []
+    for field, value in _set_fields(spec).items():
+        mapping = MAPPINGS_BY_FIELD.get(field)
+        if mapping is None:
+            continue
+        rows.append(Row(field, _shown(field, value), mapping.tgi, mapping.vllm, mapping.kind, mapping.note))
+    version = spec.vllm.version or vllm_version
+    parsed = parse_version(version) if version else None
+    task = "--task generate" if parsed is not None and parsed < TASK_FLAG_DEPRECATED_IN else "no --task flag"
+    rows.append(
+        Row(
+            "(vLLM version)",
+            version or "unknown",
+            "-",
+            task,
+            "vllm only",
+            "--task generate before 0.10.1, an error from 0.13; unknown: the portable form",
+        )
+    )
+    return rows
+
+
+def table(rows: list[Row]) -> list[str]:
+    header = Row("FIELD", "VALUE", "TGI", "VLLM", "MAPPING", "NOTE")
+    cells = [list(asdict(row).values()) for row in (header, *rows)]
+    widths = [min(40, max(len(line[i]) for line in cells)) for i in range(len(header.to_dict()))]
+    return [
+        "  ".join(cell[:40].ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    ]
