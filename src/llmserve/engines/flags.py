@@ -101,8 +101,8 @@ VLLM_FLAGS: dict[str, Flag] = {
     flag.name: flag
     for flag in (
         _field("model", "model"),
-        _other("host", "managed"),
-        _other("port", "managed"),
+        _field("host", "host"),  # inside a container these are the container's own: see convert
+        _field("port", "port"),
         _field("model-impl", "vllm.impl"),
         _field("trust-remote-code", "trust_remote_code", value=False),
         _field("tensor-parallel-size", "tensor_parallel_size", short="tp"),
