@@ -102,7 +102,7 @@ Json = Annotated[
     bool,
     typer.Option(
         "--json",
-        help="Print the plan as JSON and start nothing; with --detach, the running server.",
+        help="Print the plan as JSON and start nothing; with --detach or --smoke, the running server.",
     ),
 ]
 Explain = Annotated[
@@ -170,16 +170,6 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     target[key] = value
 
 
-def _read_secret(path: Path, what: str) -> str:
-    try:
-        value = path.expanduser().read_text().strip()
-    except OSError as error:
-        raise SpecError(f"cannot read the {what} file {path} ({error.strerror}); check the path") from None
-    if not value:
-        raise SpecError(f"the {what} file {path} is empty; put the {what} in it")
-    return value
-
-
 def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     """Spec data from the options the user gave (None means: not given)."""
     data: dict[str, Any] = {}
@@ -195,10 +185,10 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
         data["lora_adapters"] = options["lora"]
     if options.get("engine_args"):
         data["engine_args"] = options["engine_args"]
-    if options.get("api_key_file") is not None:
-        data["api_key"] = _read_secret(options["api_key_file"], "API key")
-    if options.get("hf_token_file") is not None:
-        data["hf_token"] = _read_secret(options["hf_token_file"], "HF token")
+    # Secret files are read by the spec (file:PATH), like the references a spec file may hold.
+    for option, field in (("api_key_file", "api_key"), ("hf_token_file", "hf_token")):
+        if options.get(option) is not None:
+            data[field] = f"file:{options[option].expanduser().resolve()}"
     return data
 
 
@@ -226,7 +216,8 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     if options.get("explain"):
         _explain(spec, console, json_output=options["json_output"])
         return
-    if options.get("dry_run") or (options["json_output"] and not options.get("detach")):
+    plan_only = options["json_output"] and not (options.get("detach") or options.get("smoke"))
+    if options.get("dry_run") or plan_only:
         plan = plan_for(spec, console)
         if options["json_output"]:
             console.json(plan.to_dict())
@@ -419,8 +410,14 @@ def smoke(
     """Check that a running server answers /health and /v1/models, and generates."""
     from llmserve.console import Console
     from llmserve.readiness import smoke as run_smoke
+    from llmserve.spec import read_secret_file
 
-    api_key = _read_secret(api_key_file, "API key") if api_key_file else os.environ.get(API_KEY_ENV)
+    api_key = os.environ.get(API_KEY_ENV)
+    if api_key_file is not None:
+        try:
+            api_key = read_secret_file(api_key_file.expanduser())
+        except ValueError as problem:
+            raise SpecError(f"--api-key-file: {problem}") from None
     report = run_smoke(url, model, api_key)
     console = Console()
     if json_output:

@@ -13,10 +13,9 @@ from typing import Any, Protocol
 
 from llmserve import engines, readiness, state
 from llmserve.console import Console
-from llmserve.engines.common import EngineTraits
 from llmserve.errors import EngineExited, ExitCode, Interrupted, LlmserveError
 from llmserve.logstream import LogForwarder
-from llmserve.plan import LaunchPlan
+from llmserve.plan import ContainerLaunch, LaunchPlan
 from llmserve.ports import ensure_port_free
 from llmserve.spec import ServeSpec
 
@@ -79,22 +78,23 @@ def signals_as_interrupts() -> Iterator[None]:
 
 
 def launch(plan: LaunchPlan, options: LaunchOptions, console: Console) -> int:
-    traits = engines.TRAITS[plan.engine]
     client = _docker_client(plan)
     ensure_port_free(plan.host, plan.port)
     if client is not None:
         from llmserve.runtimes import docker
 
-        docker.ensure_image(client, plan.launch.image, plan.launch.pull, console)  # type: ignore[union-attr]
+        assert isinstance(plan.launch, ContainerLaunch)
+        docker.ensure_image(client, plan.launch.image, plan.launch.pull, console)
     log_sink = _log_sink(options, console)
-    forwarder = LogForwarder(traits, log_sink, decorate=log_sink.isatty())
+    forwarder = LogForwarder(engines.TRAITS[plan.engine], log_sink, decorate=log_sink.isatty())
     with signals_as_interrupts():
         server = _start(plan, options, forwarder, client)
         console.info(f"started {plan.engine} ({plan.runtime} {server.identity}); waiting until it is ready")
         try:
-            report = _wait_until_serving(plan, options, server, forwarder, traits, console)
+            report = _wait_until_serving(plan, options, server, forwarder, console)
         except BaseException:
             _stop(server, plan, console)
+            state.forget(plan.name, keep_log=True)
             raise
         _announce(plan, options, server, report, console)
         if options.detach:
@@ -137,6 +137,8 @@ def _start(plan: LaunchPlan, options: LaunchOptions, forwarder: LogForwarder, cl
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_bytes(b"")
     server = process.start(plan, None, log_file=log_file)
+    # Recorded at once, so that `llmserve ps` and `stop` know it even if llmserve dies while it starts.
+    _record_detached(plan, server)
     forwarder.follow(process.follow_file(log_file, server.exit_code))
     return server
 
@@ -146,7 +148,6 @@ def _wait_until_serving(
     options: LaunchOptions,
     server: Server,
     forwarder: LogForwarder,
-    traits: EngineTraits,
     console: Console,
 ) -> dict[str, Any]:
     def progress(elapsed: float) -> None:
@@ -198,8 +199,6 @@ def _announce(
     report: dict[str, Any],
     console: Console,
 ) -> None:
-    if options.detach and plan.runtime == "process":
-        _record_detached(plan, server)
     if options.json_output:
         console.json({**plan_summary(plan), "id": server.identity, **report})
         return

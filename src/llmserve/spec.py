@@ -96,6 +96,17 @@ def is_secret_env_name(name: str) -> bool:
     return any(word in upper for word in _SECRET_ENV_WORDS)
 
 
+def read_secret_file(path: Path) -> str:
+    """A secret kept in a file (its surrounding whitespace dropped); ValueError says what is wrong."""
+    try:
+        secret = path.read_text().strip()
+    except OSError as error:
+        raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
+    if not secret:
+        raise ValueError(f"{path} is empty; put the secret in it")
+    return secret
+
+
 def _one_of(values: tuple[str, ...]) -> str:
     return ", ".join(values)
 
@@ -189,14 +200,7 @@ class ServeSpec(_Strict):
             return os.environ[name]
         if value.startswith(SECRET_FROM_FILE):
             base = Path((info.context or {}).get("base_dir", "."))
-            path = base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser()
-            try:
-                secret = path.read_text().strip()
-            except OSError as error:
-                raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
-            if not secret:
-                raise ValueError(f"{path} is empty; put the secret in it")
-            return secret
+            return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
         return value
 
     @field_validator("image")

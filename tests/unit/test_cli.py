@@ -236,7 +236,7 @@ BAD_INPUTS = [
     (
         ["tgi", "gpt2", "--api-key-file", "/nonexistent/key"],
         ExitCode.USAGE,
-        "cannot read the API key file",
+        "api_key: cannot read /nonexistent/key (No such file or directory)",
     ),
     (
         ["vllm", "m", "--vllm-python", "/nonexistent/python", "--dry-run"],

@@ -81,7 +81,7 @@ def _device_requests(gpus: str) -> list[Any]:
     return [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
 
 
-def run_kwargs(plan: LaunchPlan, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
+def run_kwargs(plan: LaunchPlan) -> dict[str, Any]:
     """Keyword arguments of `containers.run` for the plan."""
     container = plan.launch
     assert isinstance(container, ContainerLaunch)
@@ -91,7 +91,7 @@ def run_kwargs(plan: LaunchPlan, extra_labels: dict[str, str] | None = None) -> 
         "name": container.name,
         "detach": True,
         "environment": dict(container.env),
-        "labels": {**container.labels, **(extra_labels or {})},
+        "labels": dict(container.labels),
         "ports": {f"{container.container_port}/tcp": (plan.host, plan.port)},
         "volumes": {
             m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in container.mounts
@@ -167,15 +167,10 @@ def remove_leftover(client: Any, name: str) -> None:
     existing.remove(force=True)
 
 
-def start(
-    client: Any,
-    plan: LaunchPlan,
-    forwarder: LogForwarder | None,
-    extra_labels: dict[str, str] | None = None,
-) -> ContainerServer:
+def start(client: Any, plan: LaunchPlan, forwarder: LogForwarder | None) -> ContainerServer:
     from docker.errors import APIError
 
-    kwargs = run_kwargs(plan, extra_labels)
+    kwargs = run_kwargs(plan)
     remove_leftover(client, kwargs["name"])
     try:
         container = client.containers.run(**kwargs)
@@ -189,6 +184,10 @@ def start(
                 "or use --gpus none to run on CPU"
             ) from None
         raise LlmserveError(f"Docker could not start {kwargs['name']}: {_first_line(error)}") from None
+    except BaseException:
+        # Stopped (SIGINT, SIGTERM) while Docker created the container: it must not stay behind.
+        _remove_quietly(client, kwargs["name"])
+        raise
     if forwarder is not None:
         forwarder.follow(split_lines(container.logs(stream=True, follow=True)))
     return ContainerServer(container)
