@@ -86,7 +86,9 @@ def launch(plan: LaunchPlan, options: LaunchOptions, console: Console) -> int:
         assert isinstance(plan.launch, ContainerLaunch)
         docker.ensure_image(client, plan.launch.image, plan.launch.pull, console)
     log_sink = _log_sink(options, console)
-    forwarder = LogForwarder(engines.TRAITS[plan.engine], log_sink, decorate=log_sink.isatty())
+    forwarder = LogForwarder(
+        engines.TRAITS[plan.engine], log_sink, decorate=log_sink.isatty(), secrets=plan.secret_values
+    )
     with signals_as_interrupts():
         server = _start(plan, options, forwarder, client)
         console.info(f"started {plan.engine} ({plan.runtime} {server.identity}); waiting until it is ready")

@@ -7,7 +7,7 @@ A record whose process has died is shown once as exited, then forgotten.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 from llmserve import state
 from llmserve.errors import LlmserveError, NotFound
+from llmserve.logstream import mask, secret_values, split_lines
 from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL
 from llmserve.runtimes import process
 
@@ -148,26 +149,35 @@ def stop_all() -> list[ServerInfo]:
 
 
 def log_lines(name: str, *, follow: bool) -> Iterator[bytes]:
+    """A server's log lines, with the secrets it was given masked (TGI logs its API key)."""
     record = _find_record(name)
     if record is not None:
         if not record.log_path.exists():
             raise NotFound(f"{name} has no log file at {record.log_path}")
+        secrets = _process_secrets(record.pid)
         if follow:
-            yield from process.follow_file(
+            lines: Iterable[bytes] = process.follow_file(
                 record.log_path, lambda: None if _guardian_alive(record.pid) else 0
             )
         else:
-            yield from record.log_path.open("rb")
+            lines = record.log_path.open("rb")
+        yield from (mask(line, secrets) for line in lines)
         return
     container = _find_container(_docker_client(), name)
     if container is None:
         raise _unknown(name)
-    from llmserve.logstream import split_lines
+    secrets = [value.encode() for value in secret_values(container.attrs["Config"].get("Env") or [])]
+    chunks = container.logs(stream=True, follow=True) if follow else [container.logs()]
+    yield from (mask(line, secrets) for line in split_lines(chunks))
 
-    if follow:
-        yield from split_lines(container.logs(stream=True, follow=True))
-    else:
-        yield from split_lines([container.logs()])
+
+def _process_secrets(pid: int) -> list[bytes]:
+    """The secrets in a detached server's environment (its guardian's, which the engine inherited)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+    return [value.encode() for value in secret_values(environ)]
 
 
 def age(since_iso: str) -> str:

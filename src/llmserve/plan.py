@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MASK = "***"
+MASK_BYTES = MASK.encode()
 LABEL_PREFIX = "llmserve."
 MANAGED_LABEL = f"{LABEL_PREFIX}managed"
 
@@ -81,6 +82,10 @@ class LaunchPlan:
     @property
     def endpoint(self) -> str:
         return endpoint_url(self.host, self.port)
+
+    @property
+    def secret_values(self) -> list[str]:
+        return [value for name, value in self.launch.env.items() if name in self.secret_env]
 
     @property
     def api_key(self) -> str | None:

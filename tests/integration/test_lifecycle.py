@@ -13,6 +13,8 @@ from llmserve.errors import ExitCode
 from tests.integration.conftest import Llmserve, free_port, our_containers
 from tests.integration.test_vllm_engine import READY_TIMEOUT, engine_processes, tiny_args
 
+API_KEY = "sk-SECRET-key-for-tests-123"
+
 
 def run_json(llmserve: Callable[..., Llmserve], *args: str, timeout: float = 60) -> Any:
     done = llmserve(list(args))
@@ -40,10 +42,12 @@ def test_detached_container_ps_smoke_logs_stop(
     llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path, docker_client: Any
 ) -> None:
     port = free_port()
+    key_file = hf_cache / "api-key"
+    key_file.write_text(API_KEY)
     started = run_json(
         llmserve,
         *("tgi", "gpt2", "--image", tgi_image, "--gpus", "none", "--volume", str(hf_cache)),
-        *("--port", str(port), "--detach", "--smoke", "--json"),
+        *("--port", str(port), "--api-key-file", str(key_file), "--detach", "--smoke", "--json"),
     )
     name = started["name"]
     assert started["endpoint"] == f"http://127.0.0.1:{port}"
@@ -59,12 +63,18 @@ def test_detached_container_ps_smoke_logs_stop(
     )
     assert listed["endpoint"] == started["endpoint"]
 
-    report = run_json(llmserve, "smoke", started["endpoint"], "--json")
+    refused = llmserve(["smoke", started["endpoint"]])
+    assert refused.finish(30) == ExitCode.SMOKE_FAILED
+    assert "wants an API key" in "".join(refused.stderr)
+    report = run_json(llmserve, "smoke", started["endpoint"], "--api-key-file", str(key_file), "--json")
     assert report["passed"] is True
 
     logs = llmserve(["logs", name])
     assert logs.finish(30) == 0
     assert "Connected" in "".join(logs.stdout)
+    # TGI logs its arguments, API key included; llmserve masks it.
+    assert "api_key: '***'" in "".join(logs.stdout)
+    assert API_KEY not in logs.output
 
     stopped = llmserve(["stop", name])
     assert stopped.finish(60) == 0

@@ -133,6 +133,29 @@ def test_token_reaches_the_container_environment_only(
     assert TOKEN not in server.output
 
 
+def test_api_key_is_used_and_masked_in_the_engine_log(
+    llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path, tmp_path: Path
+) -> None:
+    key = "sk-SECRET-api-key-987"
+    key_file = tmp_path / "key"
+    key_file.write_text(key)
+    port = free_port()
+    server = llmserve([*tgi_args(tgi_image, hf_cache, port), "--api-key-file", str(key_file)])
+    server.wait_for("ready:", timeout=60)  # readiness proved generation with the key
+    body = {"model": "gpt2", "prompt": "Hi", "max_tokens": 2}
+    assert httpx.post(f"http://127.0.0.1:{port}/v1/completions", json=body).status_code == 401
+    authorized = {"Authorization": f"Bearer {key}"}
+    assert (
+        httpx.post(f"http://127.0.0.1:{port}/v1/completions", json=body, headers=authorized).status_code
+        == 200
+    )
+    assert "Authorization: Bearer $LLMSERVE_API_KEY" in server.output  # the curl example names, never shows
+    server.process.send_signal(signal.SIGINT)
+    assert server.finish(timeout=60) == ExitCode.INTERRUPTED
+    assert "api_key: '***'" in server.output
+    assert key not in server.output
+
+
 def test_gpu_request_without_nvidia_runtime(
     llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path, docker_client: Any
 ) -> None:
