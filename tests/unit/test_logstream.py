@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 from llmserve.engines import TRAITS
-from llmserve.logstream import LogForwarder, split_lines
+from llmserve.logstream import LogForwarder, secret_values, split_lines
 
 
 def test_lines_are_forwarded_in_order_with_a_tail_and_milestones() -> None:
@@ -39,3 +39,19 @@ def test_hint_from_known_failure() -> None:
 def test_split_lines_recuts_chunks() -> None:
     chunks = [b"a\nb", b"c\n", b"", b"d\ne"]
     assert list(split_lines(chunks)) == [b"a\n", b"bc\n", b"d\n", b"e\n"]
+
+
+def test_secrets_are_masked_in_forwarded_lines_and_the_tail() -> None:
+    sink = io.BytesIO()
+    forwarder = LogForwarder(TRAITS["tgi"], sink, decorate=False, secrets=["sk-live-123", "ab"])
+    forwarder.follow(iter([b"Args { api_key: 'sk-live-123', x: 'ab' }\n"]))
+    forwarder.join(5)
+    assert sink.getvalue() == b"Args { api_key: '***', x: 'ab' }\n"  # two letters would mask every word
+    assert forwarder.tail(1) == ["Args { api_key: '***', x: 'ab' }"]
+
+
+def test_secret_values_from_an_environment() -> None:
+    assert secret_values(["HF_TOKEN=hf_abc", "API_KEY=k3y-long", "PATH=/bin", "MY_KEY=1", "BROKEN"]) == [
+        "hf_abc",
+        "k3y-long",
+    ]
