@@ -29,7 +29,6 @@ RuntimeName = Literal["docker", "process"]
 PullPolicy = Literal["always", "missing", "never"]
 VllmImpl = Literal["auto", "vllm", "transformers", "terratorch"]
 
-ENGINES: tuple[str, ...] = ("tgi", "vllm")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS: dict[str, int] = {"tgi": 8080, "vllm": 8000}
 DEFAULT_RUNTIMES: dict[str, RuntimeName] = {"tgi": "docker", "vllm": "process"}

@@ -30,7 +30,6 @@ class EngineTraits:
 
     name: str
     milestones: tuple[tuple[str, str], ...]  # (log substring, what the engine is doing)
-    ready_line: str
     hints: tuple[Hint, ...]
 
     def diagnose(self, log_lines: list[str]) -> tuple[str, str] | None:
@@ -40,9 +39,6 @@ class EngineTraits:
             if line is not None:
                 return hint.advice, line.strip()
         return None
-
-    def milestone_in(self, line: str) -> str | None:
-        return next((label for needle, label in self.milestones if needle in line), None)
 
 
 def engine_env(spec: ServeSpec) -> tuple[dict[str, str], set[str]]:

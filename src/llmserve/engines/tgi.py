@@ -28,7 +28,6 @@ TRAITS = EngineTraits(
         ("Warming up model", "warming up"),
         ("Connected", "connected"),
     ),
-    ready_line="Connected",
     hints=(
         Hint(
             r"GatedRepoError|401 Client Error|403 Client Error|Cannot access gated repo",

@@ -30,18 +30,17 @@ TASK_FLAG_DEPRECATED_IN = (0, 10, 1)
 
 TRAITS = EngineTraits(
     name="vllm",
-    milestones=(
-        ("Resolved architecture", "resolving the model"),
+    milestones=(  # (a line vLLM logs, what it is doing from then on)
+        ("Resolved architecture", "starting the engine"),
         ("Starting to load model", "loading weights"),
         ("Loading weights took", "weights loaded"),
-        ("Model loading took", "model loaded"),
+        ("Warming up model", "warming up (compiling)"),
         ("KV cache", "sizing the KV cache"),
         ("Capturing CUDA graph", "capturing CUDA graphs"),
-        ("init engine", "engine initialised"),
-        ("Starting vLLM API server", "starting the API server"),
+        ("init engine", "starting the API server"),
+        ("Starting vLLM", "starting the API server"),
         ("Application startup complete", "ready"),
     ),
-    ready_line="Application startup complete",
     hints=(
         Hint(
             r"Address already in use",
