@@ -87,6 +87,18 @@ def test_sigterm_stops_and_removes(
     assert our_containers(docker_client) == []
 
 
+def test_engine_dying_after_ready_ends_llmserve_with_its_code(
+    llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path, docker_client: Any
+) -> None:
+    server = llmserve(tgi_args(tgi_image, hf_cache, free_port()))
+    server.wait_for("ready:", timeout=60)
+    (container,) = our_containers(docker_client)
+    container.kill()  # as the OOM killer would
+    assert server.finish(timeout=60) == ExitCode.ENGINE_EXITED
+    assert "tgi exited with code 137 after it was ready" in "".join(server.stderr)
+    assert our_containers(docker_client) == []
+
+
 def test_model_that_cannot_be_downloaded(
     llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path
 ) -> None:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from llmserve import __version__
@@ -291,3 +293,31 @@ def test_debug_shows_a_traceback() -> None:
     result = runner.invoke(app, ["--debug", "tgi", "gpt2", "--port", "70000", "--dry-run"])
     assert result.exit_code != 0
     assert result.exception is not None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    option=st.sampled_from(
+        [
+            "--port",
+            "--gpus",
+            "--dtype",
+            "-q",
+            "--tp",
+            "--max-model-len",
+            "--shm-size",
+            "--image",
+            "-e",
+            "--lora",
+            "--host",
+        ]
+    ),
+    value=st.text(min_size=0, max_size=12),
+    model=st.text(min_size=1, max_size=20),
+)
+def test_no_input_ends_in_a_traceback(option: str, value: str, model: str) -> None:
+    result = runner.invoke(app, ["tgi", model, option, value, "--dry-run"])
+    assert result.exit_code in (ExitCode.OK, ExitCode.USAGE), result.output
+    assert "Traceback" not in result.stderr
+    if result.exit_code == ExitCode.USAGE:
+        assert result.stderr.count("\n") >= 1
