@@ -321,3 +321,13 @@ def test_no_input_ends_in_a_traceback(option: str, value: str, model: str) -> No
     assert "Traceback" not in result.stderr
     if result.exit_code == ExitCode.USAGE:
         assert result.stderr.count("\n") >= 1
+
+
+@pytest.mark.usefixtures("no_vllm")
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda path: path.name)
+def test_every_example_spec_is_valid(example: Path, isolated_environment: Path) -> None:
+    (isolated_environment / ".cache" / "llmserve-dev" / "models" / "SmolLM2-135M-Instruct").mkdir(
+        parents=True
+    )
+    result = runner.invoke(app, ["run", str(example), "--dry-run"])
+    assert result.exit_code == 0, result.stderr
