@@ -11,6 +11,10 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 PREFIX = "llmserve: "
+LAYER_STATUSES = frozenset(
+    {"Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
+     "Extracting", "Pull complete", "Already exists"}
+)  # fmt: skip
 
 
 class Console:
@@ -68,8 +72,8 @@ class Console:
             for event in events:
                 _raise_pull_error(event)
                 layer = event.get("id")
-                if not layer or ":" in layer:
-                    continue
+                if not layer or event.get("status", "") not in LAYER_STATUSES:
+                    continue  # "Pulling from …", digests: not a layer
                 detail = event.get("progressDetail") or {}
                 if layer not in tasks:
                     tasks[layer] = progress.add_task(f"layer {layer}", total=None)

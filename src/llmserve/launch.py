@@ -22,7 +22,11 @@ from llmserve.spec import ServeSpec
 DEFAULT_READY_TIMEOUT_SECONDS = 1800.0
 DYING_ENGINE_GRACE_SECONDS = 20.0
 ERROR_TAIL_LINES = 15
-_SIGNAL_EXIT_CODES = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+_SIGNAL_EXIT_CODES = {
+    signal.SIGHUP: ExitCode.HANGUP,  # the terminal closed
+    signal.SIGINT: ExitCode.INTERRUPTED,
+    signal.SIGTERM: ExitCode.TERMINATED,
+}
 
 
 class Server(Protocol):
@@ -61,7 +65,7 @@ def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
 
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted, even when the shell started us with SIGINT ignored."""
+    """SIGHUP, SIGINT and SIGTERM raise Interrupted, even when the shell started us with SIGINT ignored."""
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
         # Further signals must not cut the clean-up that this one starts.

@@ -76,14 +76,22 @@ def test_launch_ready_generate_and_stop_on_sigint(
     assert "stopped by SIGINT" in server.output
 
 
-def test_sigterm_stops_and_removes(
-    llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path, docker_client: Any
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGTERM, ExitCode.TERMINATED), (signal.SIGHUP, ExitCode.HANGUP)]
+)
+def test_sigterm_and_sighup_stop_and_remove(
+    llmserve: Callable[..., Llmserve],
+    tgi_image: str,
+    hf_cache: Path,
+    docker_client: Any,
+    sig: signal.Signals,
+    code: ExitCode,
 ) -> None:
     port = free_port()
     server = llmserve(tgi_args(tgi_image, hf_cache, port))
     server.wait_for("ready:", timeout=60)
-    server.process.send_signal(signal.SIGTERM)
-    assert server.finish(timeout=60) == ExitCode.TERMINATED
+    server.process.send_signal(sig)
+    assert server.finish(timeout=60) == code
     assert our_containers(docker_client) == []
 
 
@@ -230,6 +238,20 @@ def local_registry(tmp_path: Path) -> Any:
     registry.wait(10)
 
 
+def push_unique_image(docker_client: Any, base: str, registry: str, work: Path, name: str) -> str:
+    """An image with one layer of its own, pushed and removed here, so that a pull downloads it."""
+    remote = f"{registry}/{name}:3.3.7"
+    context = work / name
+    context.mkdir()
+    (context / "marker").write_text(str(time.time()))
+    (context / "Dockerfile").write_text(f"FROM {base}\nCOPY marker /marker\n")
+    docker_client.images.build(path=str(context), tag=remote)
+    for line in docker_client.images.push(remote, stream=True, decode=True):
+        assert "error" not in line, line
+    docker_client.images.remove(remote)
+    return remote
+
+
 def test_missing_image_is_pulled_from_a_registry(
     llmserve: Callable[..., Llmserve],
     tgi_image: str,
@@ -238,16 +260,7 @@ def test_missing_image_is_pulled_from_a_registry(
     local_registry: str,
     tmp_path: Path,
 ) -> None:
-    # An image with one layer of its own, so that the pull downloads it (the others exist here).
-    remote = f"{local_registry}/tgi-standin-pull:3.3.7"
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "marker").write_text(str(time.time()))
-    (context / "Dockerfile").write_text(f"FROM {tgi_image}\nCOPY marker /marker\n")
-    docker_client.images.build(path=str(context), tag=remote)
-    for line in docker_client.images.push(remote, stream=True, decode=True):
-        assert "error" not in line, line
-    docker_client.images.remove(remote)
+    remote = push_unique_image(docker_client, tgi_image, local_registry, tmp_path, "tgi-standin-pull")
     port = free_port()
     server = llmserve(tgi_args(remote, hf_cache, port))
     try:
@@ -258,6 +271,39 @@ def test_missing_image_is_pulled_from_a_registry(
         assert server.finish(timeout=60) == ExitCode.INTERRUPTED
     finally:
         docker_client.images.remove(remote, force=True)
+
+
+def test_pull_progress_and_colours_on_a_terminal(
+    tgi_image: str, hf_cache: Path, docker_client: Any, local_registry: str, tmp_path: Path
+) -> None:
+    """On a terminal, the pull shows rich per-layer progress and engine lines carry a dim prefix."""
+    import os
+    import pty
+    import sys
+
+    remote = push_unique_image(docker_client, tgi_image, local_registry, tmp_path, "tgi-standin-tty")
+    primary, secondary = pty.openpty()
+    args = tgi_args(remote, hf_cache, free_port())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmserve", *args], stdin=secondary, stdout=secondary, stderr=secondary
+    )
+    os.close(secondary)
+    seen = b""
+    deadline = time.monotonic() + 120
+    try:
+        while b"ready: tgi" not in seen and time.monotonic() < deadline:
+            try:
+                seen += os.read(primary, 65536)
+            except OSError:
+                break
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == ExitCode.INTERRUPTED
+    finally:
+        os.close(primary)
+        docker_client.images.remove(remote, force=True)
+    assert b"ready: tgi" in seen, seen[-2000:]
+    assert b"layer " in seen and b"\x1b[" in seen  # rich's progress bars
+    assert b"\x1b[2mtgi | \x1b[0m" in seen  # engine lines told apart from llmserve's own
 
 
 def test_pull_never_with_a_missing_image(llmserve: Callable[..., Llmserve], hf_cache: Path) -> None:
