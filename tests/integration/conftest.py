@@ -49,6 +49,11 @@ def tgi_image() -> str:
 
 
 @pytest.fixture(scope="session")
+def vllm_image() -> str:
+    return required_env("LLMSERVE_TEST_VLLM_IMAGE")
+
+
+@pytest.fixture(scope="session")
 def docker_client() -> Any:
     import docker
 

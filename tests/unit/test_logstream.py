@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from llmserve.engines import TRAITS
 from llmserve.logstream import LogForwarder, secret_values, split_lines
 
@@ -55,3 +57,42 @@ def test_secret_values_from_an_environment() -> None:
         "hf_abc",
         "k3y-long",
     ]
+
+
+@pytest.mark.parametrize(
+    ("engine", "log", "advice"),
+    [
+        (
+            "tgi",
+            'Args { model_id: "gpt2", trust_remote_code: false }\nDownloadError',
+            "could not be downloaded",
+        ),
+        (
+            "tgi",
+            "ValueError: ... Please pass the argument `trust_remote_code=True` to allow custom code",
+            "--trust-remote-code",
+        ),
+        ("tgi", "error: unexpected argument '--foo' found", "rejected a flag"),
+        (
+            "vllm",
+            "usage: vllm serve [--trust-remote-code]\nvllm serve: error: unrecognized arguments: --x",
+            "rejected a flag",
+        ),
+        ("vllm", "OSError: [Errno 98] Address already in use", "the port is taken"),
+        (
+            "vllm",
+            "ValueError: ... is larger than the available KV cache memory ... estimated maximum model length is 912",
+            "lower --max-model-len",
+        ),
+        ("vllm", "huggingface_hub.errors.GatedRepoError: 401 Client Error", "gated or private"),
+        (
+            "vllm",
+            "ValueError: The Transformers implementation of X is not compatible with vLLM",
+            "--impl vllm",
+        ),
+    ],
+)
+def test_known_failures_get_their_hint(engine: str, log: str, advice: str) -> None:
+    diagnosis = TRAITS[engine].diagnose(log.splitlines())
+    assert diagnosis is not None
+    assert advice in diagnosis[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmserve.engines.common import (
+    TRUST_REMOTE_CODE_NEEDED,
     EngineTraits,
     Hint,
     container_labels,
@@ -28,14 +29,18 @@ TRAITS = EngineTraits(
         ("Warming up model", "warming up"),
         ("Connected", "connected"),
     ),
-    hints=(
+    hints=(  # the first whose pattern is in the log wins: the most specific come first
+        Hint(
+            r"error: unexpected argument|error: invalid value",
+            "the launcher rejected a flag: check the pass-through arguments against this TGI version",
+        ),
         Hint(
             r"GatedRepoError|401 Client Error|403 Client Error|Cannot access gated repo",
             "the model is gated or private: accept its licence on the Hub and pass a token "
             "(HF_TOKEN in the environment or --hf-token-file)",
         ),
         Hint(
-            r"trust_remote_code|trust-remote-code",
+            TRUST_REMOTE_CODE_NEEDED,
             "the model ships its own code: add --trust-remote-code if you trust it",
         ),
         Hint(

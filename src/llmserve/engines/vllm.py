@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmserve.engines.common import (
+    TRUST_REMOTE_CODE_NEEDED,
     EngineTraits,
     Hint,
     container_labels,
@@ -41,7 +42,11 @@ TRAITS = EngineTraits(
         ("Starting vLLM", "starting the API server"),
         ("Application startup complete", "ready"),
     ),
-    hints=(
+    hints=(  # the first whose pattern is in the log wins: the most specific come first
+        Hint(
+            r"unrecognized arguments|invalid choice",
+            "the engine rejected a flag: check the pass-through arguments against this vLLM version",
+        ),
         Hint(
             r"Address already in use",
             "the port is taken: stop what holds it or choose another with --port",
@@ -61,7 +66,7 @@ TRAITS = EngineTraits(
             "not enough free GPU memory: free the GPU or lower --gpu-memory-utilization",
         ),
         Hint(
-            r"trust[-_]remote[-_]code",
+            TRUST_REMOTE_CODE_NEEDED,
             "the model ships its own code: add --trust-remote-code if you trust it",
         ),
         Hint(
@@ -73,10 +78,6 @@ TRAITS = EngineTraits(
             r"not a registered model in the Transformers library|"
             r"Transformers implementation of .* is not compatible with vLLM",
             "the Transformers backend cannot serve this model: try --impl vllm or --impl auto",
-        ),
-        Hint(
-            r"unrecognized arguments|invalid choice",
-            "the engine rejected a flag: check the pass-through arguments against this vLLM version",
         ),
         Hint(
             r"OutOfMemoryError|CUDA out of memory|Cannot allocate memory",
