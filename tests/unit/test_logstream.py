@@ -59,6 +59,12 @@ def test_secret_values_from_an_environment() -> None:
     ]
 
 
+def test_configuration_lines_are_not_failures() -> None:
+    config = "with config: model='m', trust_remote_code=True, head_dim=16, dtype=float32"
+    assert TRAITS["vllm"].diagnose([config]) is None
+    assert TRAITS["tgi"].diagnose(['Args { model_id: "gpt2", trust_remote_code: true }']) is None
+
+
 @pytest.mark.parametrize(
     ("engine", "log", "advice"),
     [
@@ -79,6 +85,12 @@ def test_secret_values_from_an_environment() -> None:
             "rejected a flag",
         ),
         ("vllm", "OSError: [Errno 98] Address already in use", "the port is taken"),
+        (
+            "vllm",
+            "with config: model='m', trust_remote_code=True, dtype=float32\nconsider setting "
+            "`trust_remote_code=True` in LLM or using the `--trust-remote-code` flag in the CLI.",
+            "--trust-remote-code",
+        ),
         (
             "vllm",
             "ValueError: ... is larger than the available KV cache memory ... estimated maximum model length is 912",

@@ -11,9 +11,9 @@ from llmserve.spec import ServeSpec, is_secret_env_name
 
 HF_TOKEN_ENV = "HF_TOKEN"
 LOCAL_MODELS_DIR = "/models"
-# What transformers says when a model needs its own code (both engines log its exception). Not the
-# flag's bare name: TGI logs `trust_remote_code: false` among its arguments on every start.
-TRUST_REMOTE_CODE_NEEDED = r"trust_remote_code=True"
+# What transformers and vLLM say when a model needs its own code, quoted in backticks. Not the bare
+# name: TGI logs `trust_remote_code: false` on every start, vLLM `trust_remote_code=True` in its config.
+TRUST_REMOTE_CODE_NEEDED = r"`trust_remote_code=True`|`--trust-remote-code`"
 
 
 @dataclass(frozen=True)

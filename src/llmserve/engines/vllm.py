@@ -52,7 +52,7 @@ TRAITS = EngineTraits(
             "the port is taken: stop what holds it or choose another with --port",
         ),
         Hint(
-            r"Unsupported CPU attention configuration|head_dim=\d+",
+            r"Unsupported CPU attention configuration",
             "the CPU engine cannot run this model's attention shape (head size): "
             "serve it on a GPU or pick a model with a supported head size (e.g. 64 or 128)",
         ),
