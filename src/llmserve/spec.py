@@ -6,6 +6,7 @@ One strict pydantic model, shared by CLI options and spec files. Engine-neutral 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -234,6 +235,21 @@ class ServeSpec(_Strict):
                 f"{model!r} is neither a Hub id (org/name or name) nor an existing local directory"
             )
         return model
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, host: str) -> str:
+        """An address to listen on; Docker's port mapping takes IP addresses only."""
+        if host == "localhost":
+            return DEFAULT_HOST
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(
+                f"{host!r} is not an IP address; "
+                "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+            ) from None
+        return host
 
     @field_validator("port")
     @classmethod

@@ -163,6 +163,11 @@ def test_api_key_file(tmp_path: Path) -> None:
 BAD_INPUTS = [
     (["tgi", "gpt2", "--port", "70000"], ExitCode.USAGE, "port: 70000 is outside 1-65535"),
     (["tgi", "gpt2", "--port", "0"], ExitCode.USAGE, "port: 0 is outside 1-65535"),
+    (
+        ["tgi", "gpt2", "--host", "my-box"],
+        ExitCode.USAGE,
+        "host: 'my-box' is not an IP address; use 127.0.0.1",
+    ),
     (["tgi", "not a model!"], ExitCode.USAGE, "model: 'not a model!' is neither a Hub id"),
     (["tgi", "./missing-dir"], ExitCode.USAGE, "model: './missing-dir' is not a directory"),
     (["tgi", "a/b/c"], ExitCode.USAGE, "model: 'a/b/c' is neither a Hub id"),
