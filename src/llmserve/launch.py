@@ -93,22 +93,25 @@ def launch(plan: LaunchPlan, options: LaunchOptions, console: Console) -> int:
     forwarder = LogForwarder(
         engines.TRAITS[plan.engine], log_sink, decorate=log_sink.isatty(), secrets=plan.secret_values
     )
+    server: Server | None = None
+    left_running = False
     with signals_as_interrupts():
-        server = _start(plan, options, forwarder, client)
-        console.info(f"started {plan.engine} ({plan.runtime} {server.identity}); waiting until it is ready")
         try:
+            server = _start(plan, options, forwarder, client)
+            console.info(
+                f"started {plan.engine} ({plan.runtime} {server.identity}); waiting until it is ready"
+            )
             report = _wait_until_serving(plan, options, server, forwarder, console)
-        except BaseException:
-            _stop(server, plan, console)
-            state.forget(plan.name, keep_log=True)
-            raise
-        _announce(plan, options, server, report, console)
-        if options.detach:
-            return ExitCode.OK
-        try:
+            _announce(plan, options, server, report, console)
+            if options.detach:
+                left_running = True
+                return ExitCode.OK
             code = _wait_for_exit(server)
         finally:
-            _stop(server, plan, console)
+            # Whatever ended the wait (a signal, a failure, the engine itself), nothing stays behind.
+            if server is not None and not left_running:
+                _stop(server, plan, console)
+                state.forget(plan.name, keep_log=True)
     raise EngineExited(
         f"{plan.engine} exited with code {code} after it was ready",
         details=tuple(forwarder.tail(ERROR_TAIL_LINES)),
@@ -143,9 +146,13 @@ def _start(plan: LaunchPlan, options: LaunchOptions, forwarder: LogForwarder, cl
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_bytes(b"")
     server = process.start(plan, None, log_file=log_file)
-    # Recorded at once, so that `llmserve ps` and `stop` know it even if llmserve dies while it starts.
-    _record_detached(plan, server)
-    forwarder.follow(process.follow_file(log_file, server.exit_code))
+    try:
+        # Recorded at once, so that `llmserve ps` and `stop` know it even if llmserve dies while it starts.
+        _record_detached(plan, server)
+        forwarder.follow(process.follow_file(log_file, server.exit_code))
+    except BaseException:
+        server.stop()
+        raise
     return server
 
 
