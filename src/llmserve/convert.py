@@ -78,6 +78,8 @@ def _docker_run(words: list[str], environment: dict[str, str]) -> Conversion:
         word = words.pop(0)
         name, eq, attached = word.partition("=")
         if name in DOCKER_VALUE_OPTIONS:
+            if not eq and not words:
+                raise SpecError(f"docker {name} needs a value; the line is cut short")
             docker.setdefault(name, []).append(attached if eq else words.pop(0))
         elif name not in DOCKER_SWITCHES:
             unknown.append(name)
@@ -129,6 +131,8 @@ def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> lis
     for publish in docker.get("-p", []) + docker.get("--publish", []):
         parts = publish.split(":")
         if len(parts) >= 2:
+            if not parts[-2].isdigit():
+                raise SpecError(f"docker -p {publish}: the host port must be a number, as in -p 8080:80")
             data["port"] = int(parts[-2])
             if len(parts) == 3 and parts[0]:
                 data["host"] = parts[0]
@@ -189,6 +193,8 @@ def _parse_flags(
         elif flag.multiple:
             while words and not words[0].startswith("-"):
                 values.append(words.pop(0))
+            if not values:
+                raise SpecError(f"{word} needs at least one value; the line is cut short")
         elif flag.takes_value:
             if not words:
                 raise SpecError(f"{word} needs a value; the line is cut short")

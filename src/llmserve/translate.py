@@ -155,6 +155,15 @@ class Retargeting:
             raise SpecError(f"{message}; remove it, or pass --lenient to drop it with a warning")
         self.note(f"dropped {message}")
 
+    def _take(self, key: str, kind: type[Any]) -> Any:
+        """Remove and return a section of the spec data, which must be of `kind` (empty if absent)."""
+        value = self.data.pop(key, None)
+        if value is None:
+            return kind()
+        if not isinstance(value, kind):
+            raise SpecError(f"invalid spec: {key}: must be a {'mapping' if kind is dict else 'list'}")
+        return value
+
     def run(self) -> dict[str, Any]:
         if self.source == self.target:
             return self.data
@@ -203,7 +212,7 @@ class Retargeting:
             self.note("runtime process becomes docker (TGI runs in Docker only)")
         if self.data.pop("served_model_name", None) is not None:
             self.unavailable("served_model_name", "TGI answers to any model name")
-        options = self.data.pop("vllm", None) or {}
+        options = self._take("vllm", dict)
         tgi = self.data.setdefault("tgi", {})
         engine_args: list[str] = []
         impl = options.pop("impl", None)
@@ -225,7 +234,7 @@ class Retargeting:
             self.data.pop("tgi")
 
     def _to_vllm(self) -> None:
-        options = self.data.pop("tgi", None) or {}
+        options = self._take("tgi", dict)
         engine_args: list[str] = []
         for field, why in (
             ("max_input_tokens", "vLLM caps prompt and output together with max_model_len"),
@@ -246,7 +255,7 @@ class Retargeting:
 
     def _translate_args(self, table: dict[str, str]) -> list[str]:
         """Engine arguments of the source engine, in the target's terms where the meaning holds."""
-        args = list(self.data.pop("engine_args", None) or [])
+        args = [str(arg) for arg in self._take("engine_args", list)]
         translated: list[str] = []
         while args:
             word = args.pop(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -258,3 +259,23 @@ def test_round_trip_through_a_spec_gives_the_same_tgi_flags(args: list[str]) -> 
     assert plan.launch.shm_size == "2g"
     assert (plan.host, plan.port) == ("127.0.0.1", 8081)
     assert {m.source: m.target for m in plan.launch.mounts} == {"/srv/hf": "/data"}
+
+
+WORDS = st.sampled_from(
+    ["-p", "8080:80", "abc:80", "-e", "HF_TOKEN", "A=b", "-v", "/x:/data", "--gpus", "all", "--rm",
+     "--model-id", "gpt2", "--num-shard", "2", "x", "--lora-modules", "a=/b", "-tp", "--model",
+     "--api-key", "k", "--unknown", "=", "--max-model-len=abc", TGI_IMAGE, "vllm/vllm-openai:v0.11.0"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.sampled_from(
+        [["docker", "run"], ["vllm", "serve"], ["text-generation-launcher"], ["MODEL_ID=gpt2"]]
+    ),
+    words=st.lists(WORDS, max_size=10),
+)
+def test_any_line_converts_or_says_why(head: list[str], words: list[str]) -> None:
+    # A SpecError is one line naming what is wrong; anything else would end in a traceback.
+    with contextlib.suppress(SpecError):
+        converted([*head, *words], "vllm")

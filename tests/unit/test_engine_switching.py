@@ -111,3 +111,19 @@ def test_convert_refuses_what_it_cannot_read() -> None:
     result = runner.invoke(app, ["convert", "--", "kubectl", "apply"])
     assert result.exit_code == ExitCode.USAGE
     assert "'kubectl' is not a command convert reads" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("engine: tgi\nmodel: gpt2\ntgi: 3\n", "tgi: must be a mapping"),
+        ("engine: tgi\nmodel: gpt2\nengine_args: --seed 1\n", "engine_args: must be a list"),
+    ],
+)
+def test_malformed_sections_are_refused_when_switching(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["run", str(path), "--engine", "vllm", "--dry-run"])
+    assert result.exit_code == ExitCode.USAGE
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
