@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmserve.errors import ReadyTimeout, SmokeFailed
+from llmserve.errors import ReadyTimeout, SmokeFailed, SpecError
 
 POLL_SECONDS = 0.05
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -136,11 +136,23 @@ def _json_body(response: Any, route: str) -> Any:
         raise SmokeFailed(f"{route} answered something that is not JSON") from None
 
 
+def _checked_url(endpoint: str) -> str:
+    import httpx
+
+    try:
+        url = httpx.URL(endpoint)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise SpecError(f"{endpoint!r} is not an http(s) URL; give one like http://127.0.0.1:8000")
+    return endpoint
+
+
 def smoke(endpoint: str, model: str | None, api_key: str | None) -> SmokeReport:
     """Check /health, /v1/models and one completion against any TGI or vLLM endpoint."""
     import httpx
 
-    endpoint = endpoint.rstrip("/")
+    endpoint = _checked_url(endpoint.rstrip("/"))
     report = SmokeReport(endpoint=endpoint, model=model or "")
     with httpx.Client(timeout=HEALTH_TIMEOUT_SECONDS * 5, headers=_headers(api_key)) as client:
         started = time.monotonic()

@@ -11,7 +11,10 @@ from llmserve.errors import SpecError
 def read_spec_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SpecError(f"spec file {path} does not exist; give the path of a .yaml or .toml file")
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"spec file {path} cannot be read ({error}); give a UTF-8 text file") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from llmserve import readiness
-from llmserve.errors import ReadyTimeout, SmokeFailed
+from llmserve.errors import ReadyTimeout, SmokeFailed, SpecError
 
 
 class Scripted(BaseHTTPRequestHandler):
@@ -109,6 +109,12 @@ def test_smoke_of_a_wrong_model_name(server: tuple[str, dict[str, Any]]) -> None
     routes.update({"/health": (200, {}), "/v1/models": (200, {"data": [{"id": "m"}]})})
     with pytest.raises(SmokeFailed, match="serves m, not other"):
         readiness.smoke(url, "other", None)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "", "http://", "http://[::1", "ftp://x"])
+def test_smoke_of_something_that_is_not_a_url(url: str) -> None:
+    with pytest.raises(SpecError, match="is not an http"):
+        readiness.smoke(url, None, None)
 
 
 def test_smoke_of_nothing_listening() -> None:
