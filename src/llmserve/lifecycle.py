@@ -121,7 +121,8 @@ def _unknown(name: str) -> NotFound:
 def stop(name: str) -> ServerInfo:
     record = _find_record(name)
     if record is not None:
-        process.stop_pid(record.pid)
+        if _guardian_alive(record.pid):  # else the pid is gone, or now someone else's: leave it be
+            process.stop_pid(record.pid)
         state.forget(record.name)
         return ServerInfo(
             record.name,

@@ -57,3 +57,14 @@ def test_unreadable_record_is_dropped() -> None:
 def test_stop_unknown() -> None:
     with pytest.raises(NotFound, match="no server named 'nope'"):
         lifecycle.stop("nope")
+
+
+@pytest.mark.usefixtures("no_docker")
+def test_stop_never_signals_a_recycled_pid() -> None:
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as stranger:
+        state.save(record("llmserve-vllm-recycled-3", stranger.pid))
+        stopped = lifecycle.stop("llmserve-vllm-recycled-3")
+        assert stopped.name == "llmserve-vllm-recycled-3"
+        assert stranger.poll() is None  # still running: it was never ours
+        assert state.load_all() == []
+        stranger.kill()
