@@ -27,6 +27,7 @@ DEFAULT_HF_TOKEN_SECRET = "hf-token"
 RESERVED_NAMES = frozenset({"vllm"})
 
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
+SERVICE_TYPES: tuple[str, ...] = ("ClusterIP", "NodePort", "LoadBalancer")
 AccessMode = Literal["ReadWriteOnce", "ReadWriteMany"]
 NO_STORAGE = "none"
 
@@ -151,6 +152,13 @@ class DeployOptions(_Strict):
             if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value) or len(value) > 63:
                 raise ValueError(f"{key}={value!r} is not a node label; use e.g. nvidia.com/gpu.product=H100")
         return selector
+
+    @field_validator("service_type", mode="before")
+    @classmethod
+    def _service_type(cls, value: object) -> object:
+        if value not in SERVICE_TYPES:
+            raise ValueError(f"{value!r} is not a Service type; use one of {', '.join(SERVICE_TYPES)}")
+        return value
 
     @field_validator("startup_budget")
     @classmethod
