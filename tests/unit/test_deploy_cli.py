@@ -109,3 +109,14 @@ def test_schema_has_the_deploy_section() -> None:
     schema = json.loads(out)
     assert "deploy" in schema["properties"]
     assert "startup_budget" in schema["$defs"]["DeployOptions"]["properties"]
+
+
+def test_the_readme_deploy_section_is_a_valid_spec() -> None:
+    from llmserve.spec import build_spec
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    block = readme.split("```yaml\ndeploy:\n", 1)[1].split("```", 1)[0]
+    spec = build_spec(
+        {"engine": "vllm", "model": "Qwen/Qwen2.5-1.5B-Instruct", **yaml.safe_load("deploy:\n" + block)}
+    )
+    assert spec.deploy.replicas == 2 and spec.deploy.cache_access_mode == "ReadWriteMany"
