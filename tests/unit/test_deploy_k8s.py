@@ -181,3 +181,16 @@ def test_dollar_signs_in_engine_arguments_survive_kubernetes_expansion() -> None
     data = {"engine": "vllm", "model": "m", "engine_args": ["--chat-template", "$(HOME)/t.jinja"]}
     args = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[-1] == "$$(HOME)/t.jinja"
+
+
+@pytest.mark.parametrize(
+    ("docker_size", "expected"),
+    [("1g", "1Gi"), ("512m", "512Mi"), ("2.5G", "2.5Gi"), ("64k", "64Ki"), ("1000", "1000")],
+)
+def test_shm_sizes_become_kubernetes_quantities(docker_size: str, expected: str) -> None:
+    from llmserve.deploy.workload import quantity
+
+    assert quantity(docker_size) == expected
+    data = {"engine": "vllm", "model": "m", "shm_size": docker_size}
+    volumes = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    assert volumes[1] == {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": expected}}

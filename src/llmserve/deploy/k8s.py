@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmserve.deploy.settings import PROBE_PERIOD_SECONDS
+from llmserve.deploy.settings import LABEL_VALUE, PROBE_PERIOD_SECONDS
 from llmserve.deploy.workload import (
     DRAIN_SECONDS,
     HEALTH_PATH,
@@ -83,7 +83,7 @@ def _labels(work: Workload) -> dict[str, str]:
         f"{LABEL_PREFIX}engine": work.spec.engine,
     }
     version = work.plan.engine_version
-    if version and len(version) <= 63 and version.replace(".", "").replace("-", "").isalnum():
+    if version and len(version) <= 63 and LABEL_VALUE.match(version):
         labels["app.kubernetes.io/version"] = version
     return labels
 

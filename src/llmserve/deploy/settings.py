@@ -15,7 +15,7 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 MAX_NAME_LENGTH = 40  # LeaderWorkerSet derives StatefulSet and revision names from it: keep room
 PROBE_PERIOD_SECONDS = 10
@@ -149,7 +149,7 @@ class DeployOptions(_Strict):
     @classmethod
     def _node_selector(cls, selector: dict[str, str]) -> dict[str, str]:
         for key, value in selector.items():
-            if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value) or len(value) > 63:
+            if not _LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
                 raise ValueError(f"{key}={value!r} is not a node label; use e.g. nvidia.com/gpu.product=H100")
         return selector
 

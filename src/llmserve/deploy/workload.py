@@ -6,7 +6,6 @@ would run (listening on 0.0.0.0 inside the container); targets only lay it out.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -109,8 +108,3 @@ def quantity(docker_size: str) -> str:
         raise ValueError(f"{docker_size!r} is not a size")
     number, unit = match.groups()
     return number + _QUANTITY_UNITS[unit.lower()]
-
-
-def startup_budget_text(seconds: int) -> str:
-    minutes = math.floor(seconds / 60)
-    return f"{minutes} min" if seconds % 60 == 0 else f"{seconds} s"
