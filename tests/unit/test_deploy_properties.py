@@ -8,12 +8,14 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from llmserve import engines
 from llmserve.deploy import compose, k8s
 from llmserve.deploy.documents import to_yaml, to_yaml_documents
 from llmserve.deploy.names import dns_label
 from llmserve.deploy.settings import DNS1035_LABEL, DNS1123_LABEL, MAX_NAME_LENGTH
 from llmserve.deploy.workload import container_render
 from llmserve.errors import SpecError
+from llmserve.plan import ProcessLaunch
 from llmserve.spec import ServeSpec, build_spec
 from tests.unit.deploy_checks import KUBERNETES_VERSIONS, validate_kubernetes
 
@@ -167,3 +169,21 @@ def test_names_are_dns_labels_and_cut_names_stay_apart(text: str) -> None:
     assert dns_label(text) == name
     longer = dns_label(text + "x" * 60)
     assert longer != dns_label(text + "x" * 61)
+
+
+@SETTINGS
+@given(spec_data())
+def test_vllm_pods_run_the_local_process_command_on_all_interfaces(data: dict[str, Any]) -> None:
+    assume(data["engine"] == "vllm")
+    data["vllm"] = {"version": "0.32.0"}  # what the image runs, and what a local vLLM 0.32 would get
+    spec = spec_from(data)
+    local = engines.render(spec).launch
+    assert isinstance(local, ProcessLaunch)
+    assert local.argv[:2] == ("vllm", "serve")
+    expected = list(local.argv[2:])
+    expected[expected.index("--host") + 1] = "0.0.0.0"
+    expected[expected.index("--port") + 1] = "8000"  # the container's port; the Service maps the spec's
+    document = next(o for o in k8s.render(spec) if o["kind"] in ("Deployment", "LeaderWorkerSet"))
+    template = document["spec"].get("template") or document["spec"]["leaderWorkerTemplate"]["leaderTemplate"]
+    args = [unescape(a) for a in template["spec"]["containers"][0]["args"]]
+    assert args[: len(expected)] == expected
