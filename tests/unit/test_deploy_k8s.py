@@ -194,3 +194,29 @@ def test_shm_sizes_become_kubernetes_quantities(docker_size: str, expected: str)
     data = {"engine": "vllm", "model": "m", "shm_size": docker_size}
     volumes = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["volumes"]
     assert volumes[1] == {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": expected}}
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ({"storage_class": "Fast"}, r"deploy\.storage: storage_class: 'Fast' is not a valid name"),
+        ({"sise": "1Gi"}, r"deploy\.storage: sise: unknown key; use size, storage_class"),
+        ("nfs", r"deploy\.storage: 'nfs' is not a storage; use none, or a mapping"),
+        ({"size": "lots"}, r"deploy\.storage: size: 'lots' is not a Kubernetes quantity"),
+    ],
+)
+def test_bad_storage_gives_one_message_naming_the_key(storage: object, message: str) -> None:
+    with pytest.raises(SpecError, match=message) as raised:
+        build_spec({"engine": "vllm", "model": "m", "deploy": {"storage": storage}})
+    assert raised.value.message.count(";") <= 2
+
+
+def test_tolerations_are_checked() -> None:
+    with pytest.raises(SpecError, match="operator Exists takes no value"):
+        build_spec(
+            {
+                "engine": "vllm",
+                "model": "m",
+                "deploy": {"tolerations": [{"operator": "Exists", "value": "x"}]},
+            }
+        )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -35,8 +36,9 @@ NO_STORAGE = "none"
 def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, limit: int = 63) -> str:
     if len(value) > limit or not pattern.match(value):
         first = "a letter" if pattern is DNS1035_LABEL else "a letter or digit"
+        dots = " (and '.')" if pattern is DNS1123_SUBDOMAIN else ""
         raise ValueError(
-            f"{value!r} is not a valid {what}; use at most {limit} lower-case letters, digits and '-', "
+            f"{value!r} is not a valid {what}; use at most {limit} lower-case letters, digits and '-'{dots}, "
             f"starting with {first}"
         )
     return value
@@ -71,7 +73,7 @@ class CacheStorage(_Strict):
     @field_validator("storage_class", "existing_claim")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
-        return None if value is None else _dns_name(value, "name", limit=253)
+        return None if value is None else _dns_name(value, "name", DNS1123_SUBDOMAIN, limit=253)
 
 
 class Resources(_Strict):
@@ -91,6 +93,14 @@ class Toleration(_Strict):
     operator: Literal["Equal", "Exists"] = "Equal"
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+    @model_validator(mode="after")
+    def _operator_fits(self) -> Toleration:
+        if self.operator == "Exists" and self.value is not None:
+            raise ValueError("a toleration with operator Exists takes no value; remove the value")
+        if self.key is None and self.operator == "Equal":
+            raise ValueError("a toleration without a key needs operator: Exists")
+        return self
 
 
 class DeployOptions(_Strict):
@@ -122,6 +132,28 @@ class DeployOptions(_Strict):
     service_type: ServiceType = "ClusterIP"
     env_file: str | None = Field(None, description="Compose: file the secrets are read from.")
 
+    @field_validator("storage", mode="before")
+    @classmethod
+    def _storage(cls, value: object) -> object:
+        """One branch's errors only: a mapping is a CacheStorage, a string must be 'none'."""
+        if isinstance(value, dict):
+            try:
+                return CacheStorage.model_validate(value)
+            except ValidationError as error:
+                first = error.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"])
+                cause = (first.get("ctx") or {}).get("error")
+                message = str(cause) if isinstance(cause, ValueError) else first["msg"].lower()
+                if first["type"] == "extra_forbidden":
+                    message = "unknown key; use size, storage_class, access_mode or existing_claim"
+                raise ValueError(f"{where}: {message}" if where else message) from None
+        if isinstance(value, str) and value != NO_STORAGE:
+            raise ValueError(
+                f"{value!r} is not a storage; use none, or a mapping of size, storage_class, "
+                "access_mode and existing_claim"
+            )
+        return value
+
     @field_validator("name")
     @classmethod
     def _name(cls, name: str | None) -> str | None:
@@ -143,7 +175,7 @@ class DeployOptions(_Strict):
     @field_validator("hf_token_secret", "api_key_secret")
     @classmethod
     def _secret_name(cls, name: str | None) -> str | None:
-        return None if name is None else _dns_name(name, "Secret name", limit=253)
+        return None if name is None else _dns_name(name, "Secret name", DNS1123_SUBDOMAIN, limit=253)
 
     @field_validator("node_selector")
     @classmethod
