@@ -120,3 +120,33 @@ def test_the_readme_deploy_section_is_a_valid_spec() -> None:
         {"engine": "vllm", "model": "Qwen/Qwen2.5-1.5B-Instruct", **yaml.safe_load("deploy:\n" + block)}
     )
     assert spec.deploy.replicas == 2 and spec.deploy.cache_access_mode == "ReadWriteMany"
+
+
+def test_no_secret_value_reaches_any_output_or_file(tmp_path: Path) -> None:
+    secrets = {"LLMSERVE_API_KEY": "sk-live-abcdef123", "HF_TOKEN": "hf_secretvalue987"}
+    target = tmp_path / "k8s"
+    code, out, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(target), env=secrets)
+    assert code == 0, err
+    code, out2, err2 = invoke(
+        "vllm", "org/m", "-e", "WANDB_API_KEY=wb-secret-42", "--render", "k8s", env=secrets
+    )
+    assert code == 0, err2
+    written = "".join(path.read_text() for path in target.iterdir())
+    everything = out + err + out2 + err2 + written
+    for value in (*secrets.values(), "wb-secret-42"):
+        assert value not in everything
+    assert "vllm-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
+
+
+def test_rendering_imports_no_docker_or_http_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom llmserve.cli import app\n"
+        f"r = CliRunner().invoke(app, ['render', 'k8s', {str(EXAMPLES / 'qwen.yaml')!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('docker', 'httpx', 'kubernetes_validate', 'jsonschema') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
