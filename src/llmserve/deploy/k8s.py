@@ -25,7 +25,6 @@ from llmserve.spec import ServeSpec
 Object = dict[str, Any]
 
 LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"
-LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
 GPU_RESOURCE = "nvidia.com/gpu"
 PORT_NAME = "http"
 RAY_PORT = 6379
