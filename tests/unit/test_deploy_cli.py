@@ -47,6 +47,23 @@ def test_render_k8s_to_a_directory_writes_one_file_per_object_and_drops_stale_on
     assert deployment["spec"]["replicas"] == 2
 
 
+def test_render_k8s_to_a_directory_never_removes_files_it_did_not_render(tmp_path: Path) -> None:
+    out_dir = tmp_path / "deploy"
+    out_dir.mkdir()
+    users = {
+        "00-namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: llm}\n",
+        "04-ingress.yaml": "kind: Ingress\nmetadata: {name: x, labels: {app.kubernetes.io/managed-by: helm}}\n",
+        "05-notes.yaml": "metadata: just text\n",
+        "06-broken.yaml": "{{{",
+        "07-list.yaml": "- 1\n- 2\n",
+    }
+    for name, text in users.items():
+        (out_dir / name).write_text(text)
+    assert invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(out_dir))[0] == 0
+    for name, text in users.items():
+        assert (out_dir / name).read_text() == text
+
+
 def test_render_k8s_to_a_yaml_file_writes_one_multi_document_file(tmp_path: Path) -> None:
     target = tmp_path / "all.yaml"
     assert invoke("render", "k8s", str(EXAMPLES / "tgi-gpt2.yaml"), "-o", str(target))[0] == 0

@@ -13,6 +13,8 @@ from llmserve.errors import SpecError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _OUR_FILE = re.compile(r"^[0-9]{2}-[a-z]+\.yaml$")
+MANAGED_BY = "llmserve"
+_MAX_OBJECT_BYTES = 1024 * 1024  # the value of every rendered object's app.kubernetes.io/managed-by label
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -66,6 +68,19 @@ def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
         write_atomically(path, to_yaml(document))
         written.append(path)
     for stale in output.iterdir():
-        if _OUR_FILE.match(stale.name) and stale not in written:
+        if _OUR_FILE.match(stale.name) and stale not in written and _rendered_by_us(stale):
             stale.unlink()
     return written
+
+
+def _rendered_by_us(path: Path) -> bool:
+    """A file an earlier render wrote: one object labelled managed-by llmserve, never a user's file."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > _MAX_OBJECT_BYTES:
+            return False
+        document = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return isinstance(labels, dict) and labels.get("app.kubernetes.io/managed-by") == MANAGED_BY

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmserve.deploy.documents import MANAGED_BY
 from llmserve.deploy.settings import LABEL_VALUE, PROBE_PERIOD_SECONDS
 from llmserve.deploy.workload import (
     DRAIN_SECONDS,
@@ -78,7 +79,7 @@ def _labels(work: Workload) -> dict[str, str]:
         "app.kubernetes.io/instance": work.name,
         "app.kubernetes.io/component": "inference-server",
         "app.kubernetes.io/part-of": "llmserve",
-        "app.kubernetes.io/managed-by": "llmserve",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
         f"{LABEL_PREFIX}engine": work.spec.engine,
     }
     version = work.plan.engine_version
