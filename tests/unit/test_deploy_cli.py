@@ -79,6 +79,8 @@ def test_render_k8s_to_a_yaml_file_writes_one_multi_document_file(tmp_path: Path
         (["--name", "vllm"], "VLLM_PORT"),
         (["--startup-budget", "5"], "deploy.startup_budget"),
         (["--service-type", "Ingress"], "deploy.service_type"),
+        (["--replicas", "2147483648"], "deploy.replicas"),
+        (["--startup-budget", "99999999999990"], "deploy.startup_budget"),
     ],
 )
 def test_bad_deploy_input_is_one_line_exit_2_and_writes_nothing(

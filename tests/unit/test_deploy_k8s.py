@@ -118,6 +118,12 @@ def test_an_existing_claim_or_none_creates_no_claim() -> None:
         ({"startup_budget": 95}, "multiple of the 10 s probe period"),
         ({"resources": {"memory": "lots"}}, "not a Kubernetes quantity"),
         ({"replicas": 0}, "greater than or equal to 1"),
+        # Kubernetes' counts are int32: larger values make objects the API server cannot decode.
+        ({"replicas": 2**31}, r"deploy\.replicas: input should be less than or equal to 2147483647"),
+        ({"nodes": 2**31}, r"deploy\.nodes: input should be less than or equal to 2147483647"),
+        ({"startup_budget": 10**14}, r"deploy\.startup_budget: input should be less than or equal to"),
+        ({"storage": {"size": "0"}}, r"deploy\.storage: size: '0' is an empty volume"),
+        ({"storage": {"size": "0.0Gi"}}, r"'0\.0Gi' is an empty volume"),
     ],
 )
 def test_unworkable_deploy_settings_are_spec_errors(deploy: dict[str, Any], message: str) -> None:

@@ -18,6 +18,7 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
+MAX_INT32 = 2**31 - 1  # Kubernetes' counts (replicas, size, failureThreshold) are int32
 MAX_NAME_LENGTH = 40  # LeaderWorkerSet derives StatefulSet and revision names from it: keep room
 PROBE_PERIOD_SECONDS = 10
 DEFAULT_STARTUP_BUDGET_SECONDS = 30 * 60
@@ -68,7 +69,10 @@ class CacheStorage(_Strict):
     @field_validator("size")
     @classmethod
     def _size(cls, size: str) -> str | None:
-        return _quantity(size)
+        _quantity(size)
+        if not any(digit in "123456789" for digit in size.rstrip("kMGTPEi")):
+            raise ValueError(f"{size!r} is an empty volume; give the claim a size, e.g. {DEFAULT_CACHE_SIZE}")
+        return size
 
     @field_validator("storage_class", "existing_claim")
     @classmethod
@@ -108,9 +112,14 @@ class DeployOptions(_Strict):
 
     name: str | None = Field(None, description="Name of the objects [default: from engine and model].")
     namespace: str | None = Field(None, description="Kubernetes namespace [default: kubectl's].")
-    replicas: int = Field(1, ge=1, description="Serving copies (pods, or pod groups with nodes > 1).")
+    replicas: int = Field(
+        1, ge=1, le=MAX_INT32, description="Serving copies (pods, or pod groups with nodes > 1)."
+    )
     nodes: int = Field(
-        1, ge=1, description="Nodes per copy; > 1 runs vLLM across nodes (LeaderWorkerSet and Ray)."
+        1,
+        ge=1,
+        le=MAX_INT32,
+        description="Nodes per copy; > 1 runs vLLM across nodes (LeaderWorkerSet and Ray).",
     )
     storage: CacheStorage | Literal["none"] = Field(
         default_factory=CacheStorage, description="HF cache volume; 'none' for a scratch directory."
@@ -127,6 +136,7 @@ class DeployOptions(_Strict):
     startup_budget: int = Field(
         DEFAULT_STARTUP_BUDGET_SECONDS,
         ge=PROBE_PERIOD_SECONDS,
+        le=MAX_INT32,
         description="Seconds a pod may take to start (download, load, warm up) before it is restarted.",
     )
     service_type: ServiceType = "ClusterIP"
