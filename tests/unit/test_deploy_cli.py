@@ -157,6 +157,37 @@ def test_no_secret_value_reaches_any_output_or_file(tmp_path: Path) -> None:
     assert "vllm-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
 
 
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+@pytest.mark.parametrize(
+    ("example", "engine_args"),
+    [
+        ("qwen.yaml", ["--api-key", "sk-arg-secret-1"]),
+        ("qwen.yaml", ["--api-key=sk-arg-secret-1"]),
+        ("qwen.yaml", ["--max-num-seqs", "8", "--hf-token", "sk-arg-secret-1"]),
+        ("tgi-gpt2.yaml", ["--api-key", "sk-arg-secret-1"]),
+        ("tgi-gpt2.yaml", ["--ngrok-authtoken=sk-arg-secret-1"]),
+        ("tgi-gpt2.yaml", ["--Some-Password", "sk-arg-secret-1"]),
+    ],
+)
+def test_a_secret_in_engine_arguments_is_refused_not_written(
+    tmp_path: Path, target: str, example: str, engine_args: list[str]
+) -> None:
+    where = tmp_path / "rendered"
+    code, out, err = invoke("render", target, str(EXAMPLES / example), "-o", str(where), "--", *engine_args)
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and "carries a secret" in err, err
+    assert "sk-arg-secret-1" not in out + err
+    assert not where.exists()
+
+
+def test_engine_arguments_that_only_mention_tokens_still_render() -> None:
+    args = ["--max-num-batched-tokens", "512", "--tokenizer", "org/tok", "--ssl-keyfile", "/k.pem"]
+    code, out, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "--", *args)
+    assert code == 0, err
+    deployment = next(d for d in yaml.safe_load_all(out) if d["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"][-6:] == args
+
+
 def test_rendering_imports_no_docker_or_http_client() -> None:
     import subprocess
     import sys

@@ -14,6 +14,8 @@ from llmserve.deploy.names import workload_name
 from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, DeployOptions
 from llmserve.engines import tgi, vllm
 from llmserve.engines.common import HF_TOKEN_ENV
+from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, lookup
+from llmserve.errors import SpecError
 from llmserve.plan import ContainerLaunch, LaunchPlan
 from llmserve.spec import ServeSpec
 
@@ -26,6 +28,8 @@ PRE_STOP_SECONDS = 15  # endpoints stop sending new requests before the engine h
 DRAIN_SECONDS = 45  # then in-flight requests finish
 _DOCKER_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([bkmgBKMG]?)$")
 _QUANTITY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
+# Flags whose value is a secret by their name (--hf-token, --ngrok-authtoken); not --max-num-batched-tokens.
+_SECRET_FLAG_NAME = re.compile(r"(key|token|secret|passw(or)?d|credentials?)$")
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,27 @@ def container_render(spec: ServeSpec) -> LaunchPlan:
     return engines.render(spec.model_copy(update={"runtime": "docker"}))
 
 
+def secret_engine_argument(spec: ServeSpec) -> str | None:
+    """The first engine argument that carries a secret (a rendered file would hold its value), or None."""
+    table = TGI_FLAGS if spec.engine == "tgi" else VLLM_FLAGS
+    for word in spec.engine_args:
+        if not word.startswith("-"):
+            continue
+        flag = lookup(table, word)
+        name = word.lstrip("-").split("=", 1)[0]
+        if (flag is not None and flag.kind == "secret") or _SECRET_FLAG_NAME.search(name.lower()):
+            return word.split("=", 1)[0]
+    return None
+
+
 def workload(spec: ServeSpec) -> Workload:
+    secret_flag = secret_engine_argument(spec)
+    if secret_flag is not None:
+        raise SpecError(
+            f"engine argument {secret_flag} carries a secret, which the rendered file would hold; "
+            "set it in the spec instead (api_key, hf_token, or an env entry named like MY_TOKEN), "
+            "which becomes a Secret reference"
+        )
     plan = container_render(spec)
     assert isinstance(plan.launch, ContainerLaunch)
     name = workload_name(spec)
