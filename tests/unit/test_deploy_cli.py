@@ -122,6 +122,25 @@ def test_render_compose_writes_a_file_and_names_the_secret_variables(tmp_path: P
     )
 
 
+def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_path: Path) -> None:
+    spec = tmp_path / "specs" / "served.yaml"
+    spec.parent.mkdir()
+    spec.write_text(
+        "engine: vllm\nmodel: org/m\napi_key: sk-live-123456\ndeploy: {env_file: ../secrets.env}\n"
+    )
+    target = tmp_path / "out" / "compose.yaml"
+    code, _, err = invoke("render", "compose", str(spec), "-o", str(target))
+    assert code == 0, err
+    service = yaml.safe_load(target.read_text())["services"]["vllm-m"]
+    assert service["env_file"] == [str(tmp_path / "secrets.env")]
+    # Compose passes the file's lines to the container as they are: LLMSERVE_API_KEY there would be ignored.
+    assert (
+        "secrets.env must set these variables for the engine: HF_TOKEN (optional), VLLM_API_KEY (required)"
+        in err
+    )
+    assert "sk-live-123456" not in err + target.read_text()
+
+
 def test_schema_has_the_deploy_section() -> None:
     code, out, _ = invoke("schema")
     assert code == 0

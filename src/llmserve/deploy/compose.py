@@ -33,7 +33,7 @@ def render(spec: ServeSpec) -> Document:
     }
     environment = [f"{key}={compose_escape(value)}" for key, value in work.env.items()]
     if work.options.env_file:
-        service["env_file"] = [work.options.env_file]
+        service["env_file"] = [compose_escape(work.options.env_file)]
     else:
         environment += [_from_environment(work, secret.env) for secret in work.secrets]
     if environment:
@@ -60,10 +60,13 @@ def render(spec: ServeSpec) -> Document:
 
 
 def secret_variables(spec: ServeSpec) -> list[tuple[str, bool]]:
-    """The variables docker-compose reads secrets from, and whether each is required."""
+    """The variables docker-compose reads secrets from, and whether each is required.
+
+    With an env_file, the file's lines go to the container as they are: it must use the engine's names.
+    """
     work = workload(spec)
     if work.options.env_file:
-        return []
+        return [(secret.env, not secret.optional) for secret in work.secrets]
     return [(_source(work, secret.env), not secret.optional) for secret in work.secrets]
 
 

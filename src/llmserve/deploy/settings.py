@@ -7,9 +7,18 @@ other spec field live here; the engine-dependent ones are in `check_engine_fits`
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -163,6 +172,15 @@ class DeployOptions(_Strict):
                 "access_mode and existing_claim"
             )
         return value
+
+    @field_validator("env_file")
+    @classmethod
+    def _env_file(cls, env_file: str | None, info: ValidationInfo) -> str | None:
+        """Relative to the spec, as every path in it is (Compose would read it relative to its own file)."""
+        if env_file is None:
+            return None
+        base = Path((info.context or {}).get("base_dir", "."))
+        return str((base / Path(env_file).expanduser()).resolve())
 
     @field_validator("name")
     @classmethod

@@ -45,6 +45,9 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         names = ", ".join(
             f"{name} ({'required' if required else 'optional'})" for name, required in variables
         )
-        console.info(f"docker-compose reads the secrets from these environment variables: {names}")
+        if spec.deploy.env_file:
+            console.info(f"{spec.deploy.env_file} must set these variables for the engine: {names}")
+        else:
+            console.info(f"docker-compose reads the secrets from these environment variables: {names}")
     where = output if output is not None else "FILE"
     console.info(f"then: docker-compose -f {where} up -d")
