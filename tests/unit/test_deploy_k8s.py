@@ -189,6 +189,13 @@ def test_dollar_signs_in_engine_arguments_survive_kubernetes_expansion() -> None
     assert args[-1] == "$$(HOME)/t.jinja"
 
 
+def test_dollar_signs_in_environment_values_survive_kubernetes_expansion() -> None:
+    # Kubernetes would put HF_TOKEN's value (or drop `$$` to `$`) where the spec says this text.
+    data = {"engine": "vllm", "model": "m", "env": {"PROMPT_PREFIX": "$(HF_TOKEN) costs $$5"}}
+    env = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PROMPT_PREFIX", "value": "$$(HF_TOKEN) costs $$$$5"} in env
+
+
 @pytest.mark.parametrize(
     ("docker_size", "expected"),
     [("1g", "1Gi"), ("512m", "512Mi"), ("2.5G", "2.5Gi"), ("64k", "64Ki"), ("1000", "1000")],

@@ -43,7 +43,7 @@ WORKER_SCRIPT = f'until ray start --address="$LWS_LEADER_ADDRESS:{RAY_PORT}" --b
 
 
 def k8s_escape(argument: str) -> str:
-    """Kubernetes expands $(VAR) in command and args; $$ stands for a literal $."""
+    """Kubernetes expands $(VAR) in command, args and env values; $$ stands for a literal $."""
     return argument.replace("$", "$$")
 
 
@@ -252,7 +252,7 @@ def _engine_container(
     if serving:
         port = {"name": PORT_NAME, "containerPort": work.container.container_port, "protocol": "TCP"}
         container["ports"] = [port]
-    env: list[Object] = [{"name": key, "value": value} for key, value in work.env.items()]
+    env: list[Object] = [{"name": key, "value": k8s_escape(value)} for key, value in work.env.items()]
     for secret in work.secrets:
         reference = {"name": secret.secret, "key": secret.key, "optional": secret.optional}
         env.append({"name": secret.env, "valueFrom": {"secretKeyRef": reference}})
