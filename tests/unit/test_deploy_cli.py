@@ -28,7 +28,9 @@ def test_render_k8s_prints_documents_and_the_secret_commands() -> None:
     assert [d["kind"] for d in documents] == ["PersistentVolumeClaim", "Deployment", "Service"]
     assert all(d["metadata"]["namespace"] == "llm" for d in documents)
     assert "kubectl create secret generic hf-token --namespace llm --from-file=token=/dev/stdin" in err
-    assert "kubectl apply -f" in err
+    # The Secrets and the objects go into the namespace: it must exist first.
+    assert err.index("kubectl create namespace llm") < err.index("kubectl create secret")
+    assert "| kubectl apply -f -" in err  # the documents went to stdout: there is no FILE
 
 
 def test_render_k8s_to_a_directory_writes_one_file_per_object_and_drops_stale_ones(tmp_path: Path) -> None:

@@ -26,11 +26,19 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
                 console.info(f"wrote {path}")
         if spec.deploy.cache is not None and spec.deploy.cache_access_mode == "ReadWriteMany":
             console.info("the cache claim is ReadWriteMany: its storage class must offer that")
+        namespace = spec.deploy.namespace
+        if namespace:
+            console.info(f"the objects go into namespace {namespace}; unless it exists:")
+            console.detail(f"kubectl create namespace {namespace}")
         console.info("create the Secrets the objects read (values come from your environment):")
         for line in k8s.secret_commands(spec):
             console.detail(line)
-        where = output if output is not None else "FILE"
-        console.info(f"then: kubectl apply -f {where}")
+        if output is None:
+            console.info(
+                "then: save the documents and kubectl apply -f FILE, or pipe them: … | kubectl apply -f -"
+            )
+        else:
+            console.info(f"then: kubectl apply -f {output}")
         return
     document = compose.render(spec)
     if output is None:
