@@ -143,6 +143,15 @@ def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_
     assert "sk-live-123456" not in err + target.read_text()
 
 
+def test_an_existing_claim_gets_no_note_about_a_claim_llmserve_would_create(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("engine: vllm\nmodel: org/m\ndeploy: {replicas: 3, storage: {existing_claim: models}}\n")
+    code, out, err = invoke("render", "k8s", str(spec))
+    assert code == 0, err
+    assert "ReadWriteMany" not in err
+    assert "PersistentVolumeClaim" not in [d["kind"] for d in yaml.safe_load_all(out)]
+
+
 def test_schema_has_the_deploy_section() -> None:
     code, out, _ = invoke("schema")
     assert code == 0

@@ -216,6 +216,14 @@ def test_shm_sizes_become_kubernetes_quantities(docker_size: str, expected: str)
         ({"sise": "1Gi"}, r"deploy\.storage: sise: unknown key; use size, storage_class"),
         ("nfs", r"deploy\.storage: 'nfs' is not a storage; use none, or a mapping"),
         ({"size": "lots"}, r"deploy\.storage: size: 'lots' is not a Kubernetes quantity"),
+        (
+            {"existing_claim": "models", "size": "1Ti"},
+            r"deploy\.storage: existing_claim: the claim exists, so size would be ignored; remove it",
+        ),
+        (
+            {"existing_claim": "models", "access_mode": "ReadWriteOnce", "storage_class": "nfs"},
+            r"so access_mode, storage_class would be ignored; remove them",
+        ),
     ],
 )
 def test_bad_storage_gives_one_message_naming_the_key(storage: object, message: str) -> None:

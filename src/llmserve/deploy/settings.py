@@ -88,6 +88,17 @@ class CacheStorage(_Strict):
     def _names(cls, value: str | None) -> str | None:
         return None if value is None else _dns_name(value, "name", DNS1123_SUBDOMAIN, limit=253)
 
+    @model_validator(mode="after")
+    def _existing_claim_alone(self) -> CacheStorage:
+        """An existing claim has its own size, class and mode: settings for a new one would be ignored."""
+        ignored = sorted(self.model_fields_set & {"size", "storage_class", "access_mode"})
+        if self.existing_claim is not None and ignored:
+            raise ValueError(
+                f"existing_claim: the claim exists, so {', '.join(ignored)} would be ignored; remove "
+                f"{'it' if len(ignored) == 1 else 'them'}, or drop existing_claim to create a new claim"
+            )
+        return self
+
 
 class Resources(_Strict):
     """CPU and memory per pod (GPUs follow from tensor_parallel_size)."""

@@ -24,7 +24,12 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         else:
             for path in write_objects(output, objects):
                 console.info(f"wrote {path}")
-        if spec.deploy.cache is not None and spec.deploy.cache_access_mode == "ReadWriteMany":
+        cache = spec.deploy.cache
+        if (
+            cache is not None
+            and cache.existing_claim is None
+            and spec.deploy.cache_access_mode == "ReadWriteMany"
+        ):
             console.info("the cache claim is ReadWriteMany: its storage class must offer that")
         namespace = spec.deploy.namespace
         if namespace:
