@@ -215,6 +215,7 @@ def test_shm_sizes_become_kubernetes_quantities(docker_size: str, expected: str)
         ({"storage_class": "Fast"}, r"deploy\.storage: storage_class: 'Fast' is not a valid name"),
         ({"sise": "1Gi"}, r"deploy\.storage: sise: unknown key; use size, storage_class"),
         ("nfs", r"deploy\.storage: 'nfs' is not a storage; use none, or a mapping"),
+        (None, r"deploy\.storage: None is not a storage; use none, or a mapping"),  # `storage:` left empty
         ({"size": "lots"}, r"deploy\.storage: size: 'lots' is not a Kubernetes quantity"),
         (
             {"existing_claim": "models", "size": "1Ti"},

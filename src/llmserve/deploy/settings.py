@@ -177,7 +177,7 @@ class DeployOptions(_Strict):
                 if first["type"] == "extra_forbidden":
                     message = "unknown key; use size, storage_class, access_mode or existing_claim"
                 raise ValueError(f"{where}: {message}" if where else message) from None
-        if isinstance(value, str) and value != NO_STORAGE:
+        if value is None or (isinstance(value, str) and value != NO_STORAGE):
             raise ValueError(
                 f"{value!r} is not a storage; use none, or a mapping of size, storage_class, "
                 "access_mode and existing_claim"
