@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -150,6 +152,37 @@ def test_an_existing_claim_gets_no_note_about_a_claim_llmserve_would_create(tmp_
     assert code == 0, err
     assert "ReadWriteMany" not in err
     assert "PersistentVolumeClaim" not in [d["kind"] for d in yaml.safe_load_all(out)]
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path: Path, target: str) -> None:
+    # As `-o /dev/stdout` does: replacing the node (as root: /dev/stdout itself) would be destruction.
+    fifo = tmp_path / "pipes" / "stream"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so that the writer does not wait
+    try:
+        code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(fifo))
+        received = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert code == 0, err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert "vllm-qwen2-5-1-5b-instruct" in received
+    assert sorted(p.name for p in fifo.parent.iterdir()) == ["stream"]
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_output_to_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path: Path, target: str) -> None:
+    real = tmp_path / "managed" / "compose.yaml"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "out.yaml"
+    link.symlink_to(real)
+    code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and "vllm-qwen2-5-1-5b-instruct" in real.read_text()
+    assert sorted(p.name for p in real.parent.iterdir()) == ["compose.yaml"]
 
 
 def test_schema_has_the_deploy_section() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,24 @@ def object_file_name(index: int, document: dict[str, Any]) -> str:
     return f"{index:02d}-{str(document['kind']).lower()}.yaml"
 
 
+def is_stream(path: Path) -> bool:
+    """A device, pipe or socket (`/dev/stdout`, a FIFO): written into, never replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def write_atomically(path: Path, text: str) -> None:
+    """Replace the file at `path` in one step; a symlink's target is replaced, the link kept."""
+    if is_stream(path):
+        try:
+            with path.open("w") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise SpecError(
+                f"cannot write {path} ({error.strerror}); choose a writable path with -o"
+            ) from None
+        return
+    if path.is_symlink() and path.is_file():
+        path = Path(os.path.realpath(path))
     partial = path.with_name(path.name + ".partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,12 +68,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
-    """One multi-document file when `output` ends in .yaml/.yml, else a directory of one file per object.
+    """One multi-document file when `output` ends in .yaml/.yml (or is a stream such as /dev/stdout),
+    else a directory of one file per object.
 
     Files an earlier render left in the directory (`NN-kind.yaml`) that this one does not write are
     removed, so that `kubectl apply -f DIR` never applies a stale object.
     """
-    if output.suffix.lower() in YAML_SUFFIXES:
+    if output.suffix.lower() in YAML_SUFFIXES or is_stream(output):
         write_atomically(output, to_yaml_documents(documents))
         return [output]
     try:
