@@ -48,8 +48,13 @@ def render(spec: ServeSpec) -> Document:
     service["restart"] = "unless-stopped"
     service["stop_grace_period"] = f"{PRE_STOP_SECONDS + DRAIN_SECONDS}s"
     service["cap_drop"] = ["ALL"]
+    capabilities = []
+    if container.mounts:  # the host's cache and models belong to the user, not to the container's root
+        capabilities.append("DAC_OVERRIDE")
     if work.needs_low_port:  # TGI listens on port 80
-        service["cap_add"] = ["NET_BIND_SERVICE"]
+        capabilities.append("NET_BIND_SERVICE")
+    if capabilities:
+        service["cap_add"] = capabilities
     service["security_opt"] = ["no-new-privileges:true"]
     service["labels"] = {
         f"{LABEL_PREFIX}engine": spec.engine,
