@@ -243,6 +243,29 @@ def test_a_secret_in_engine_arguments_is_refused_not_written(
     assert not where.exists()
 
 
+@pytest.mark.parametrize(
+    ("example", "engine_args"),
+    [
+        ("qwen.yaml", ["--pipeline-parallel-size", "4"]),
+        ("qwen.yaml", ["-pp", "4"]),
+        ("qwen.yaml", ["--pipeline_parallel_size=4"]),
+        ("qwen.yaml", ["--tensor-parallel-size", "4"]),
+        ("qwen.yaml", ["--seed", "1", "--data-parallel-size", "2"]),
+        ("qwen.yaml", ["--distributed-executor-backend", "mp"]),
+        ("tgi-gpt2.yaml", ["--num-shard", "4"]),
+    ],
+)
+def test_engine_arguments_that_change_the_gpus_a_pod_needs_are_refused(
+    tmp_path: Path, example: str, engine_args: list[str]
+) -> None:
+    # The pods' nvidia.com/gpu and the LeaderWorkerSet's size come from the spec; these would disagree.
+    where = tmp_path / "k8s"
+    code, _, err = invoke("render", "k8s", str(EXAMPLES / example), "-o", str(where), "--", *engine_args)
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and "changes how many GPUs a pod needs" in err, err
+    assert not where.exists()
+
+
 def test_engine_arguments_that_only_mention_tokens_still_render() -> None:
     args = ["--max-num-batched-tokens", "512", "--tokenizer", "org/tok", "--ssl-keyfile", "/k.pem"]
     code, out, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "--", *args)

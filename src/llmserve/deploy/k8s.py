@@ -16,6 +16,7 @@ from llmserve.deploy.workload import (
     PRE_STOP_SECONDS,
     SecretEnv,
     Workload,
+    layout_engine_argument,
     quantity,
     workload,
 )
@@ -53,6 +54,12 @@ def render(spec: ServeSpec) -> list[Object]:
         raise SpecError(
             f"model {spec.model} is a directory on this machine, which pods cannot see; "
             "give a Hub id (org/name), or serve it with `render compose`"
+        )
+    layout_flag = layout_engine_argument(spec)
+    if layout_flag is not None:
+        raise SpecError(
+            f"engine argument {layout_flag} changes how many GPUs a pod needs; set tensor_parallel_size "
+            "(GPUs per pod) and deploy.nodes (vLLM pipeline parallel across nodes) instead"
         )
     work = workload(spec)
     objects: list[Object] = []

@@ -76,6 +76,33 @@ def container_render(spec: ServeSpec) -> LaunchPlan:
     return engines.render(spec.model_copy(update={"runtime": "docker"}))
 
 
+# Engine flags that decide how many GPUs (and nodes) a pod needs: the objects derive those from
+# tensor_parallel_size and deploy.nodes, so these would leave pods with the wrong GPU count.
+_LAYOUT_FLAGS = {
+    "tgi": frozenset({"num-shard", "sharded"}),
+    "vllm": frozenset(
+        {
+            "tensor-parallel-size",
+            "pipeline-parallel-size",
+            "data-parallel-size",
+            "distributed-executor-backend",
+        }
+    ),
+}
+
+
+def layout_engine_argument(spec: ServeSpec) -> str | None:
+    """The first engine argument that changes the GPU layout the objects were sized for, or None."""
+    table = TGI_FLAGS if spec.engine == "tgi" else VLLM_FLAGS
+    for word in spec.engine_args:
+        if not word.startswith("-"):
+            continue
+        flag = lookup(table, word.replace("_", "-"))
+        if flag is not None and flag.name in _LAYOUT_FLAGS[spec.engine]:
+            return word.split("=", 1)[0]
+    return None
+
+
 def secret_engine_argument(spec: ServeSpec) -> str | None:
     """The first engine argument that carries a secret (a rendered file would hold its value), or None."""
     table = TGI_FLAGS if spec.engine == "tgi" else VLLM_FLAGS
