@@ -222,6 +222,7 @@ def _pod_spec(work: Workload, container: Object) -> Object:
     options = work.options
     spec: Object = {
         "enableServiceLinks": False,  # no FOO_PORT variables for the engines to misread
+        "automountServiceAccountToken": False,  # the engines never call the Kubernetes API
         "terminationGracePeriodSeconds": PRE_STOP_SECONDS + DRAIN_SECONDS,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
