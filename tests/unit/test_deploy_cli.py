@@ -111,6 +111,14 @@ def test_serve_commands_render_instead_of_running() -> None:
     assert invoke("tgi", "gpt2", "--render", "helm")[0] == ExitCode.USAGE
 
 
+def test_output_without_a_render_is_a_usage_error_not_a_launch(tmp_path: Path) -> None:
+    # Forgetting --render must not start a server (here: a dry run that would print the plan).
+    code, out, err = invoke("tgi", "gpt2", "-o", str(tmp_path / "x.yaml"), "--dry-run")
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "add --render k8s or --render compose" in err, err
+    assert not (tmp_path / "x.yaml").exists()
+
+
 def test_render_compose_writes_a_file_and_names_the_secret_variables(tmp_path: Path) -> None:
     target = tmp_path / "compose.yaml"
     code, _, err = invoke(
