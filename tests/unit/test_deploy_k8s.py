@@ -11,6 +11,7 @@ import pytest
 
 from llmserve.deploy import k8s
 from llmserve.deploy.documents import to_yaml_documents
+from llmserve.deploy.workload import container_render
 from llmserve.errors import SpecError
 from llmserve.spec import build_spec
 from llmserve.specfile import read_spec_file
@@ -163,6 +164,43 @@ def test_multi_node_vllm_runs_ray_on_leader_and_workers() -> None:
     )
     assert "ports" not in worker and "startupProbe" not in worker
     assert kinds["Service"]["metadata"]["name"] == "vllm-big-leader"  # LWS owns the headless `vllm-big`
+
+
+def test_the_leader_script_runs_ray_then_vllm_with_exactly_the_rendered_arguments(tmp_path: Path) -> None:
+    # Run the leader's and a worker's command in a real shell, with `ray` and `vllm` recording their argv.
+    import json
+    import subprocess
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "calls.jsonl"
+    for tool in ("ray", "vllm"):
+        script = bin_dir / tool
+        script.write_text(
+            f"#!{sys.executable}\nimport json, sys\n"
+            f"open({str(record)!r}, 'a').write(json.dumps(['{tool}', *sys.argv[1:]]) + '\\n')\n"
+        )
+        script.chmod(0o755)
+    tricky = ["--chat-template", '$(HOME) it\'s "quoted" $$x', "--seed", "1"]
+    data = {"engine": "vllm", "model": "org/big", "tensor_parallel_size": 2, "deploy": {"nodes": 2}}
+    group = by_kind(objects_for({**data, "engine_args": tricky}))["LeaderWorkerSet"]["spec"][
+        "leaderWorkerTemplate"
+    ]
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LWS_LEADER_ADDRESS": "big-0.big.llm", "HOME": str(tmp_path)}
+    for role in ("leaderTemplate", "workerTemplate"):
+        container = group[role]["spec"]["containers"][0]
+        argv = container["command"] + [
+            a.replace("$$", "$") for a in container.get("args", [])
+        ]  # as kubelet does
+        subprocess.run(argv, env=env, check=True, timeout=30)
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    local = list(container_render(build_spec({**data, "engine_args": tricky})).launch.command)  # type: ignore[union-attr]
+    assert calls == [
+        ["ray", "start", "--head", "--port=6379"],
+        ["vllm", "serve", *local, "--pipeline-parallel-size", "2", "--distributed-executor-backend", "ray"],
+        ["ray", "start", "--address=big-0.big.llm:6379", "--block"],
+    ]
 
 
 def test_api_key_and_user_secrets_are_references_and_commands_use_variables() -> None:
