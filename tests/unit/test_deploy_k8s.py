@@ -125,6 +125,13 @@ def test_an_existing_claim_or_none_creates_no_claim() -> None:
         ({"startup_budget": 10**14}, r"deploy\.startup_budget: input should be less than or equal to"),
         ({"storage": {"size": "0"}}, r"deploy\.storage: size: '0' is an empty volume"),
         ({"storage": {"size": "0.0Gi"}}, r"'0\.0Gi' is an empty volume"),
+        # A trailing newline passes a `$`-anchored pattern; Kubernetes would refuse the name.
+        ({"namespace": "llm\n"}, "not a valid namespace"),
+        ({"name": "qwen\n"}, "not a valid name"),
+        ({"hf_token_secret": "hf-token\n"}, "not a valid Secret name"),
+        ({"resources": {"cpu": "8\n"}}, "not a Kubernetes quantity"),
+        ({"node_selector": {"pool": "gpu\n"}}, "is not a node label"),
+        ({"storage": {"existing_claim": "models\n"}}, "not a valid name"),
     ],
 )
 def test_unworkable_deploy_settings_are_spec_errors(deploy: dict[str, Any], message: str) -> None:

@@ -87,7 +87,7 @@ def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
         write_atomically(path, to_yaml(document))
         written.append(path)
     for stale in output.iterdir():
-        if _OUR_FILE.match(stale.name) and stale not in written and _rendered_by_us(stale):
+        if _OUR_FILE.fullmatch(stale.name) and stale not in written and _rendered_by_us(stale):
             stale.unlink()
     return written
 

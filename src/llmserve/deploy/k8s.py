@@ -90,7 +90,7 @@ def _labels(work: Workload) -> dict[str, str]:
         f"{LABEL_PREFIX}engine": work.spec.engine,
     }
     version = work.plan.engine_version
-    if version and len(version) <= 63 and LABEL_VALUE.match(version):
+    if version and len(version) <= 63 and LABEL_VALUE.fullmatch(version):
         labels["app.kubernetes.io/version"] = version
     return labels
 

@@ -44,7 +44,7 @@ NO_STORAGE = "none"
 
 
 def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, limit: int = 63) -> str:
-    if len(value) > limit or not pattern.match(value):
+    if len(value) > limit or not pattern.fullmatch(value):
         first = "a letter" if pattern is DNS1035_LABEL else "a letter or digit"
         dots = " (and '.')" if pattern is DNS1123_SUBDOMAIN else ""
         raise ValueError(
@@ -55,7 +55,7 @@ def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, l
 
 
 def _quantity(value: str | None) -> str | None:
-    if value is not None and not _QUANTITY.match(value):
+    if value is not None and not _QUANTITY.fullmatch(value):
         raise ValueError(f"{value!r} is not a Kubernetes quantity; write e.g. 8, 500m, 64Gi")
     return value
 
@@ -220,7 +220,7 @@ class DeployOptions(_Strict):
     @classmethod
     def _node_selector(cls, selector: dict[str, str]) -> dict[str, str]:
         for key, value in selector.items():
-            if not _LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
+            if not _LABEL_KEY.fullmatch(key) or not LABEL_VALUE.fullmatch(value) or len(value) > 63:
                 raise ValueError(f"{key}={value!r} is not a node label; use e.g. nvidia.com/gpu.product=H100")
         return selector
 

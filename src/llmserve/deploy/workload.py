@@ -154,7 +154,7 @@ def workload(spec: ServeSpec) -> Workload:
 
 def quantity(docker_size: str) -> str:
     """Docker's size notation (1g, 512m, 2.5g: binary units) as a Kubernetes quantity (1Gi, …)."""
-    match = _DOCKER_SIZE.match(docker_size)
+    match = _DOCKER_SIZE.fullmatch(docker_size)
     if match is None:  # the spec validated it; this would be a bug
         raise ValueError(f"{docker_size!r} is not a size")
     number, unit = match.groups()
