@@ -134,6 +134,17 @@ def test_render_compose_writes_a_file_and_names_the_secret_variables(tmp_path: P
     )
 
 
+def test_compose_refuses_a_spec_laid_out_over_several_nodes(tmp_path: Path) -> None:
+    # The 405B example needs two 8-GPU nodes: one host's Compose file would silently drop one.
+    target = tmp_path / "compose.yaml"
+    code, out, err = invoke(
+        "render", "compose", str(EXAMPLES / "llama-405b-two-nodes.yaml"), "-o", str(target)
+    )
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "a Compose file runs on one host" in err, err
+    assert not target.exists()
+
+
 def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_path: Path) -> None:
     spec = tmp_path / "specs" / "served.yaml"
     spec.parent.mkdir()

@@ -10,6 +10,7 @@ from typing import Any
 
 from llmserve.deploy.settings import PROBE_PERIOD_SECONDS
 from llmserve.deploy.workload import DRAIN_SECONDS, HEALTH_PATH, PRE_STOP_SECONDS, Workload, workload
+from llmserve.errors import SpecError
 from llmserve.plan import LABEL_PREFIX
 from llmserve.spec import ServeSpec
 
@@ -24,6 +25,11 @@ def compose_escape(value: str) -> str:
 
 
 def render(spec: ServeSpec) -> Document:
+    if spec.deploy.nodes > 1:
+        raise SpecError(
+            f"deploy.nodes: {spec.deploy.nodes}: a Compose file runs on one host; "
+            "use `render k8s` to spread the model over nodes, or set deploy.nodes: 1"
+        )
     work = workload(spec)
     container = work.container
     service: Document = {
