@@ -170,6 +170,17 @@ def test_multi_node_vllm_runs_ray_on_leader_and_workers() -> None:
         == "8"
     )
     assert "ports" not in worker and "startupProbe" not in worker
+    keyed = by_kind(objects_for({**data, "api_key": "sk-live-123456"}))["LeaderWorkerSet"]["spec"]
+    templates = keyed["leaderWorkerTemplate"]
+    names = {
+        role: [e["name"] for e in templates[role]["spec"]["containers"][0]["env"]]
+        for role in templates
+        if role.endswith("Template")
+    }
+    assert names == {
+        "leaderTemplate": ["HF_TOKEN", "VLLM_API_KEY"],
+        "workerTemplate": ["HF_TOKEN"],
+    }  # least privilege
     assert kinds["Service"]["metadata"]["name"] == "vllm-big-leader"  # LWS owns the headless `vllm-big`
 
 

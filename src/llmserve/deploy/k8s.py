@@ -11,6 +11,7 @@ from typing import Any
 from llmserve.deploy.documents import MANAGED_BY
 from llmserve.deploy.settings import LABEL_VALUE, PROBE_PERIOD_SECONDS
 from llmserve.deploy.workload import (
+    API_KEY_KEY,
     DRAIN_SECONDS,
     HEALTH_PATH,
     PRE_STOP_SECONDS,
@@ -262,6 +263,8 @@ def _engine_container(
         container["ports"] = [port]
     env: list[Object] = [{"name": key, "value": k8s_escape(value)} for key, value in work.env.items()]
     for secret in work.secrets:
+        if not serving and secret.key == API_KEY_KEY:  # Ray workers answer no HTTP request
+            continue
         reference = {"name": secret.secret, "key": secret.key, "optional": secret.optional}
         env.append({"name": secret.env, "valueFrom": {"secretKeyRef": reference}})
     if env:
