@@ -101,6 +101,15 @@ def test_an_existing_claim_or_none_creates_no_claim() -> None:
     assert "PersistentVolumeClaim" not in existing
     volumes = existing["Deployment"]["spec"]["template"]["spec"]["volumes"]
     assert volumes[0] == {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "models"}}
+    # Its access mode is unknown: one pod must not roll onto another node while the old one holds it.
+    assert existing["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+    shared = {"storage": {"existing_claim": "models"}, "replicas": 2}  # several pods: it must be shared
+    assert (
+        "strategy"
+        not in by_kind(objects_for({"engine": "tgi", "model": "gpt2", "deploy": shared}))["Deployment"][
+            "spec"
+        ]
+    )
     scratch = by_kind(objects_for({"engine": "tgi", "model": "gpt2", "deploy": {"storage": "none"}}))
     assert "PersistentVolumeClaim" not in scratch
     assert scratch["Deployment"]["spec"]["template"]["spec"]["volumes"][0] == {

@@ -138,11 +138,11 @@ def _claim(work: Workload) -> Object:
 
 def _deployment(work: Workload) -> Object:
     cache = work.options.cache
-    # One ReadWriteOnce volume cannot be mounted by the old and the new pod at once.
-    single_writer = (
-        cache is not None
-        and cache.existing_claim is None
-        and work.options.cache_access_mode == "ReadWriteOnce"
+    # One ReadWriteOnce volume cannot be mounted by the old and the new pod at once (on two nodes the
+    # rollout would wait forever); an existing claim's mode is unknown, so one pod on it is treated alike.
+    single_writer = cache is not None and (
+        (cache.existing_claim is None and work.options.cache_access_mode == "ReadWriteOnce")
+        or (cache.existing_claim is not None and work.options.replicas == 1)
     )
     spec: Object = {
         "replicas": work.options.replicas,
