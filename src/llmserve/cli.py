@@ -142,6 +142,10 @@ ServiceType = Annotated[
 StartupBudget = Annotated[
     int | None, typer.Option(help="Seconds a pod may take to start before it is restarted [default: 1800].")
 ]
+NoPreflight = Annotated[
+    bool,
+    typer.Option("--no-preflight", help="Start the engine without checking that it can have the model."),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -264,6 +268,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         smoke=options["smoke"],
         json_output=options["json_output"],
         ready_timeout=options["ready_timeout"],
+        preflight=not options.get("no_preflight"),
     )
     code = serve(spec, launch_options, console)
     if code:
@@ -302,6 +307,7 @@ def tgi(
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve MODEL with TGI in Docker."""
     _serve({"engine": "tgi", "model": model}, locals())
@@ -326,6 +332,7 @@ def vllm(
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve MODEL with vLLM (a local process, or Docker with --runtime docker)."""
     _serve({"engine": "vllm", "model": model}, locals())
@@ -355,6 +362,7 @@ def run(
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
 
@@ -578,16 +586,24 @@ def doctor(
     engine: Annotated[
         str | None, typer.Option(help="Exit non-zero unless this engine (tgi or vllm) can run.")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Check that this model (hub id or local directory) can be had, as before a launch."
+        ),
+    ] = None,
+    revision: Revision = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Report Docker, GPUs, vLLM, disk, HF token and running servers; say what is missing."""
+    """Report Docker, GPUs, vLLM, disk, HF token, servers; with --model, whether the model can be had."""
     from llmserve.console import Console
     from llmserve.doctor import describe, gather
     from llmserve.errors import EnvironmentMissing
+    from llmserve.modelfacts import ModelUnavailable, Reason
 
     if engine not in (None, "tgi", "vllm"):
         raise SpecError(f"--engine {engine!r} is not an engine; use tgi or vllm")
-    report = gather()
+    report = gather(model, revision, engine)
     console = Console()
     if json_output:
         console.json(report.to_dict())
@@ -597,6 +613,8 @@ def doctor(
     missing = report.missing_for(engine)
     if missing:
         raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
+    if report.model is not None and not report.model["available"]:
+        raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
 
 
 def main() -> None:
