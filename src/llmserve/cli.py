@@ -610,11 +610,11 @@ def doctor(
     else:
         for line in describe(report):
             console.result(line)
+    if report.model is not None and not report.model["available"]:  # the question asked comes first
+        raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
     missing = report.missing_for(engine)
     if missing:
         raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
-    if report.model is not None and not report.model["available"]:
-        raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
 
 
 def main() -> None:
