@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from llmserve import redaction
 from llmserve.deploy.settings import DeployOptions, check_engine_fits
 from llmserve.errors import SpecError
 
@@ -76,7 +77,6 @@ VLLM_QUANTIZATIONS: tuple[str, ...] = (
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_ENV_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 SECRET_FIELDS = frozenset({"api_key", "hf_token"})
 SECRET_FROM_ENV = "env:"
 SECRET_FROM_FILE = "file:"
@@ -92,11 +92,6 @@ def looks_like_path(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or model in (".", "..")
 
 
-def is_secret_env_name(name: str) -> bool:
-    upper = name.upper()
-    return any(word in upper for word in _SECRET_ENV_WORDS)
-
-
 def read_secret_file(path: Path) -> str:
     """A secret kept in a file (its surrounding whitespace dropped); ValueError says what is wrong."""
     try:
@@ -105,6 +100,7 @@ def read_secret_file(path: Path) -> str:
         raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
     if not secret:
         raise ValueError(f"{path} is empty; put the secret in it")
+    redaction.remember(secret)
     return secret
 
 
@@ -201,10 +197,12 @@ class ServeSpec(_Strict):
             name = value.removeprefix(SECRET_FROM_ENV)
             if not os.environ.get(name):
                 raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
+            redaction.remember(os.environ[name])
             return os.environ[name]
         if value.startswith(SECRET_FROM_FILE):
             base = Path((info.context or {}).get("base_dir", "."))
             return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
+        redaction.remember(value)
         return value
 
     @field_validator("image")
@@ -286,7 +284,14 @@ class ServeSpec(_Strict):
         for name in env:
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not an environment variable name; use letters, digits and _")
+        redaction.remember(*(value for name, value in env.items() if redaction.is_secret_name(name)))
         return env
+
+    @field_validator("engine_args")
+    @classmethod
+    def _engine_args(cls, args: list[str]) -> list[str]:
+        redaction.remember(*redaction.secret_values_in_args(args))
+        return args
 
     @field_validator("lora_adapters")
     @classmethod
