@@ -104,6 +104,19 @@ def read_secret_file(path: Path) -> str:
     return secret
 
 
+def resolve_reference(value: str, info: ValidationInfo) -> str:
+    """The value an `env:NAME` or `file:PATH` reference names; any other value as it is."""
+    if value.startswith(SECRET_FROM_ENV):
+        name = value.removeprefix(SECRET_FROM_ENV)
+        if not os.environ.get(name):
+            raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
+        return os.environ[name]
+    if value.startswith(SECRET_FROM_FILE):
+        base = Path((info.context or {}).get("base_dir", "."))
+        return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
+    return value
+
+
 def _one_of(values: tuple[str, ...]) -> str:
     return ", ".join(values)
 
@@ -193,17 +206,9 @@ class ServeSpec(_Strict):
         """`env:NAME` and `file:PATH` name where a secret comes from; the spec never holds it."""
         if not isinstance(value, str):
             return value
-        if value.startswith(SECRET_FROM_ENV):
-            name = value.removeprefix(SECRET_FROM_ENV)
-            if not os.environ.get(name):
-                raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
-            redaction.remember(os.environ[name])
-            return os.environ[name]
-        if value.startswith(SECRET_FROM_FILE):
-            base = Path((info.context or {}).get("base_dir", "."))
-            return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
-        redaction.remember(value)
-        return value
+        resolved = resolve_reference(value, info)
+        redaction.remember(resolved)
+        return resolved
 
     @field_validator("image")
     @classmethod
@@ -280,10 +285,12 @@ class ServeSpec(_Strict):
 
     @field_validator("env")
     @classmethod
-    def _env(cls, env: dict[str, str]) -> dict[str, str]:
+    def _env(cls, env: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for name in env:
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not an environment variable name; use letters, digits and _")
+        # A value may name where it comes from (env:NAME, file:PATH), as convert writes secrets.
+        env = {name: resolve_reference(value, info) for name, value in env.items()}
         redaction.remember(*(value for name, value in env.items() if redaction.is_secret_name(name)))
         return env
 
