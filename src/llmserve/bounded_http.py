@@ -61,6 +61,7 @@ def checked_url(endpoint: str) -> str:
 class _Decoder:
     def __init__(self, encoding: str) -> None:
         encoding = encoding.strip().lower()
+        self._fed = False
         if encoding in ("", "identity"):
             self._zlib = None
         elif encoding in _DECODERS:
@@ -70,9 +71,14 @@ class _Decoder:
 
     def feed(self, data: bytes, room: int) -> bytes:
         """Decoded bytes of `data`, at most `room` + 1 of them (one more says: over the cap)."""
+        self._fed = self._fed or bool(data)
         if self._zlib is None:
             return data[: room + 1]
         return self._zlib.decompress(data, room + 1)
+
+    def finish(self) -> None:
+        if self._zlib is not None and self._fed and not self._zlib.eof:
+            raise HttpFailure("the compressed body is cut short or corrupt")
 
 
 def _exchange(
@@ -87,6 +93,7 @@ def _exchange(
                 raise HttpFailure(f"the body is larger than {max_bytes // 1024} KiB")
             if time.monotonic() > deadline:
                 raise HttpFailure("the answer was still arriving at the deadline")
+        decoder.finish()
         return Answer(response.status_code, bytes(body))
 
 
