@@ -29,7 +29,7 @@ CLEAN_LINE = re.compile(r"^llmserve: (warning: |error: )?[^\x00-\x1f\x7f-\x9f]{1
 
 def _dead_pid() -> int:
     done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
     )
     return int(done.stdout)
 
@@ -45,11 +45,11 @@ def _record(**fields: Any) -> dict[str, Any]:
 _DEAD = _dead_pid()
 
 
-def _json(**fields: Any) -> Callable[[Path, Path], None]:
+def _json(**fields: Any) -> Callable[[Path, Path], object]:
     return lambda path, _victim: path.write_text(json.dumps(_record(name=path.stem, **fields)))
 
 
-def _raw(data: bytes) -> Callable[[Path, Path], None]:
+def _raw(data: bytes) -> Callable[[Path, Path], object]:
     return lambda path, _victim: path.write_bytes(data)
 
 
@@ -76,7 +76,7 @@ def _log_symlink(path: Path, victim: Path) -> None:
     path.with_suffix(".log").symlink_to(victim)
 
 
-DAMAGE: dict[str, Callable[[Path, Path], None]] = {
+DAMAGE: dict[str, Callable[[Path, Path], object]] = {
     "pid abc": _json(pid="abc"),
     "pid null": _json(pid=None),
     "pid -1": _json(pid=-1),
@@ -147,7 +147,7 @@ def _outside(tmp_path: Path) -> dict[Path, bytes]:
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
 @pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
 def test_a_damaged_record_is_reported_once_and_skipped(
-    damage: Callable[[Path, Path], None], command: list[str], dirs: tuple[Path, Path], tmp_path: Path
+    damage: Callable[[Path, Path], object], command: list[str], dirs: tuple[Path, Path], tmp_path: Path
 ) -> None:
     servers, victim = dirs
     name = "llmserve-vllm-bad-9000" if damage is not _log_symlink else GOOD
