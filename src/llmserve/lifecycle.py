@@ -167,12 +167,11 @@ def log_lines(name: str, *, follow: bool) -> Iterator[bytes]:
         handle = state.open_log(record.name)
         if handle is None:
             raise NotFound(f"{record.name} has no log file in {state.servers_dir()}")
-        secrets = _process_secrets(record.pid) if _guardian_alive(record.pid) else []
         running: Callable[[], int | None] = (
             (lambda: None if _guardian_alive(record.pid) else 0) if follow else lambda: 0
         )
         lines = process.follow_file(handle, running)
-        yield from (redact_bytes(line, secrets) for line in lines)
+        yield from (redact_bytes(line) for line in lines)  # the guardian masked them as it wrote
         return
     container = _find_container(_docker_client(), name)
     if container is None:
@@ -180,15 +179,6 @@ def log_lines(name: str, *, follow: bool) -> Iterator[bytes]:
     secrets = secret_values_of(container.attrs["Config"].get("Env") or [])
     chunks = container.logs(stream=True, follow=True) if follow else [container.logs()]
     yield from (redact_bytes(line, secrets) for line in split_lines(chunks))
-
-
-def _process_secrets(pid: int) -> list[str]:
-    """The secrets in a detached server's environment (its guardian's, which the engine inherited)."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
-    return secret_values_of(environ)
 
 
 def age(since_iso: str) -> str:

@@ -123,12 +123,17 @@ def _hidden(value: str) -> str:
     return f"{quote}{MASK}{quote}"
 
 
+@functools.lru_cache(maxsize=64)
+def _pattern(values: frozenset[str]) -> re.Pattern[str] | None:
+    """One alternation of the values, longest first (a secret containing another is masked whole)."""
+    ordered = sorted(values, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+
 def _replace_known(text: str, extra: Iterable[str] = ()) -> str:
-    values = _known | _ambient_secrets() | {v for v in extra if len(v) >= MIN_SECRET_LENGTH}
-    for value in sorted(values, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    extra = frozenset(v for v in extra if len(v) >= MIN_SECRET_LENGTH)
+    pattern = _pattern(frozenset(_known) | _ambient_secrets() | extra)
+    return pattern.sub(MASK, text) if pattern is not None else text
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:

@@ -160,7 +160,7 @@ def test_hostile_server_gives_exit_7_and_one_clean_line(
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert API_KEY not in result.stderr
-    assert elapsed < DEADLINE + 2.0  # the deadline holds, whatever the server does
+    assert elapsed < DEADLINE + 5.0  # the deadline holds (a hang would take 10 s or forever)
     assert _files(quiet_dirs) == before
 
 
