@@ -64,6 +64,12 @@ def remember(*values: str | None) -> None:
     _known.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH and not v.startswith(_NOT_A_VALUE))
 
 
+def reset() -> None:
+    """Forget every remembered value and re-read the environment (for a fresh run, as in tests)."""
+    _known.clear()
+    _ambient_secrets.cache_clear()
+
+
 def secret_values_of(env_pairs: Iterable[str]) -> list[str]:
     """Values of the secret-named variables among `NAME=value` pairs (a container's or process's)."""
     values = []

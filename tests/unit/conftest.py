@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from llmserve import redaction
 from llmserve.engines import vllm_discovery
 from llmserve.errors import EnvironmentMissing
 
@@ -29,6 +30,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         "TRANSFORMERS_OFFLINE",
     ):
         monkeypatch.delenv(name, raising=False)
+    redaction.reset()  # each test starts as a fresh llmserve process would
     yield home
 
 
