@@ -17,7 +17,7 @@ from llmserve import state
 from llmserve.errors import LlmserveError, NotFound
 from llmserve.logstream import split_lines
 from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL
-from llmserve.redaction import redact_bytes, secret_values_of
+from llmserve.redaction import Redactor, redact_bytes, secret_values_of
 from llmserve.runtimes import process
 
 GUARDIAN_MARK = b"llmserve.runtimes.guardian"
@@ -178,7 +178,8 @@ def log_lines(name: str, *, follow: bool) -> Iterator[bytes]:
         raise _unknown(name)
     secrets = secret_values_of(container.attrs["Config"].get("Env") or [])
     chunks = container.logs(stream=True, follow=True) if follow else [container.logs()]
-    yield from (redact_bytes(line, secrets) for line in split_lines(chunks))
+    redact = Redactor(secrets).bytes
+    yield from (redact(line) for line in split_lines(chunks))
 
 
 def age(since_iso: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from llmserve.engines.common import EngineTraits
-from llmserve.redaction import redact_bytes
+from llmserve.redaction import Redactor
 
 TAIL_LINES = 500  # searched for known failures; the last few are shown
 _DIM = b"\x1b[2m"
@@ -25,7 +25,7 @@ class LogForwarder:
     ) -> None:
         self._traits = traits
         # TGI logs its whole argument struct, API key included: mask secrets in every line we keep.
-        self._secrets = list(secrets)
+        self._redactor = Redactor(secrets)
         self._sink = sink
         self._prefix = _DIM + traits.name.encode() + b" | " + _RESET if decorate else b""
         self._lock = threading.Lock()
@@ -42,11 +42,11 @@ class LogForwarder:
     def _pump(self, lines: Iterable[bytes], on_end: Callable[[], None] | None) -> None:
         write, flush, prefix = self._sink.write, self._sink.flush, self._prefix
         milestones = [(needle.encode(), label) for needle, label in self._traits.milestones]
-        secrets = self._secrets
+        redact = self._redactor.bytes
         try:
             for raw in lines:
                 line = raw if raw.endswith(b"\n") else raw + b"\n"
-                line = redact_bytes(line, secrets)
+                line = redact(line)
                 with self._lock:
                     write(prefix + line if prefix else line)
                     flush()

@@ -32,11 +32,15 @@ _FLAG_VALUE = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(=|[ \t]+)" + _QUOTED_OR
 _ASSIGNMENT = re.compile(r"(?<![\w-])([A-Za-z_][A-Za-z0-9_]*)=" + _QUOTED_OR_WORD)
 _QUOTED_PAIR = re.compile(r"([\"']?)([A-Za-z_][\w-]*)\1(\s*[:=]\s*(?:Some\()?)(\"[^\"]*\"|'[^']*')")
 _AUTHORIZATION = re.compile(r"\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]+)", re.IGNORECASE)
-_TRIGGER = re.compile(r"secret|passw|credential|auth|key|token|bearer|basic", re.IGNORECASE)
+# Lines without any of these (most log lines: "tokens/s") skip the pattern rules.
+# Lines without any of these (most log lines: "tokens/s") skip the pattern rules. Searched in the
+# lower-cased line: much faster than an IGNORECASE search, and log forwarding runs it on every line.
+_TRIGGER = re.compile(_SECRET_WORD.pattern + r"|bearer|basic")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 _known: set[str] = set()
+_generation = [0]  # bumped when _known changes: compiled patterns are rebuilt
 
 
 def is_secret_name(name: str) -> bool:
@@ -61,12 +65,16 @@ def is_secret_flag(word: str) -> bool:
 
 def remember(*values: str | None) -> None:
     """Mask these values wherever they appear in llmserve's output from now on."""
-    _known.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH and not v.startswith(_NOT_A_VALUE))
+    new = {v for v in values if v and len(v) >= MIN_SECRET_LENGTH and not v.startswith(_NOT_A_VALUE)}
+    if not new <= _known:
+        _known.update(new)
+        _generation[0] += 1
 
 
 def reset() -> None:
     """Forget every remembered value and re-read the environment (for a fresh run, as in tests)."""
     _known.clear()
+    _generation[0] += 1
     _ambient_secrets.cache_clear()
 
 
@@ -129,37 +137,58 @@ def _hidden(value: str) -> str:
     return f"{quote}{MASK}{quote}"
 
 
-@functools.lru_cache(maxsize=64)
-def _pattern(values: frozenset[str]) -> re.Pattern[str] | None:
-    """One alternation of the values, longest first (a secret containing another is masked whole)."""
-    ordered = sorted(values, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+class Redactor:
+    """The policy with a fixed set of extra secrets (a server's), compiled once for many lines."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        self._extra = frozenset(v for v in extra if v and len(v) >= MIN_SECRET_LENGTH)
+        self._generation = -1
+        self._known: re.Pattern[str] | None = None
+
+    def known_replaced(self, text: str) -> str:
+        if self._generation != _generation[0]:
+            values = sorted(_known | _ambient_secrets() | self._extra, key=len, reverse=True)
+            # Longest first: a secret that contains another is masked whole.
+            self._known = re.compile("|".join(map(re.escape, values))) if values else None
+            self._generation = _generation[0]
+        return self._known.sub(MASK, text) if self._known is not None else text
+
+    def text(self, text: str) -> str:
+        """Free text (a message, a log line, an HTTP body) with every secret in it masked."""
+        text = self.known_replaced(text)
+        if not _TRIGGER.search(text.lower()):
+            return text
+        text = _AUTHORIZATION.sub(lambda m: m[1] + m[2] + _hidden(m[3]), text)
+        text = _FLAG_VALUE.sub(
+            lambda m: m[1] + m[2] + (_hidden(m[3]) if is_secret_flag(m[1]) else m[3]), text
+        )
+        text = _ASSIGNMENT.sub(lambda m: m[1] + "=" + (_hidden(m[2]) if is_secret_name(m[1]) else m[2]), text)
+        return _QUOTED_PAIR.sub(
+            lambda m: m[1] + m[2] + m[1] + m[3] + (_hidden(m[4]) if is_secret_name(m[2]) else m[4]), text
+        )
+
+    def bytes(self, line: bytes) -> bytes:
+        """`text` for raw log lines, whatever their encoding."""
+        text = line.decode("utf-8", errors="surrogateescape")
+        redacted = self.text(text)
+        return line if redacted == text else redacted.encode("utf-8", errors="surrogateescape")
 
 
-def _replace_known(text: str, extra: Iterable[str] = ()) -> str:
-    extra = frozenset(v for v in extra if len(v) >= MIN_SECRET_LENGTH)
-    pattern = _pattern(frozenset(_known) | _ambient_secrets() | extra)
-    return pattern.sub(MASK, text) if pattern is not None else text
+_DEFAULT = Redactor()
+
+
+def _replace_known(text: str) -> str:
+    return _DEFAULT.known_replaced(text)
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """Free text (a message, a log line, an HTTP body) with every secret in it masked."""
-    text = _replace_known(text, extra)
-    if not _TRIGGER.search(text):
-        return text
-    text = _AUTHORIZATION.sub(lambda m: m[1] + m[2] + _hidden(m[3]), text)
-    text = _FLAG_VALUE.sub(lambda m: m[1] + m[2] + (_hidden(m[3]) if is_secret_flag(m[1]) else m[3]), text)
-    text = _ASSIGNMENT.sub(lambda m: m[1] + "=" + (_hidden(m[2]) if is_secret_name(m[1]) else m[2]), text)
-    return _QUOTED_PAIR.sub(
-        lambda m: m[1] + m[2] + m[1] + m[3] + (_hidden(m[4]) if is_secret_name(m[2]) else m[4]), text
-    )
+    return (Redactor(extra) if extra else _DEFAULT).text(text)
 
 
 def redact_bytes(line: bytes, extra: Iterable[str] = ()) -> bytes:
     """`redact` for raw log lines, whatever their encoding."""
-    text = line.decode("utf-8", errors="surrogateescape")
-    redacted = redact(text, extra)
-    return line if redacted == text else redacted.encode("utf-8", errors="surrogateescape")
+    return (Redactor(extra) if extra else _DEFAULT).bytes(line)
 
 
 def one_line(text: str, limit: int = 200, extra: Iterable[str] = ()) -> str:

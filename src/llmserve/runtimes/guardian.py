@@ -73,11 +73,12 @@ def _request_stop(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _copy_masked(source: IO[bytes], log_path: Path, secrets: list[str]) -> None:
-    from llmserve.redaction import redact_bytes
+    from llmserve.redaction import Redactor
 
+    redact = Redactor(secrets).bytes
     with source, log_path.open("ab") as log:
         for line in source:
-            log.write(redact_bytes(line, secrets))
+            log.write(redact(line))
             log.flush()
 
 
