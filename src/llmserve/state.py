@@ -24,7 +24,7 @@ from llmserve.redaction import redact
 STATE_DIR_ENV = "LLMSERVE_STATE_DIR"
 RECORD_SUFFIX = ".json"
 DAMAGED_SUFFIX = ".damaged"
-MAX_RECORD_BYTES = 64 * 1024  # a record is a few hundred bytes
+MAX_RECORD_BYTES = 1 << 20  # a record is a few hundred bytes; this is far past any real one
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -48,12 +48,12 @@ class ServerRecord(BaseModel):
 
     name: ServerName
     engine: Annotated[str, StringConstraints(max_length=20)]
-    model: Annotated[str, StringConstraints(max_length=4096)]
-    served_model_name: Annotated[str, StringConstraints(max_length=4096)]
-    endpoint: Annotated[str, StringConstraints(max_length=300)]
+    model: Annotated[str, StringConstraints(max_length=65536)]
+    served_model_name: Annotated[str, StringConstraints(max_length=65536)]
+    endpoint: Annotated[str, StringConstraints(max_length=1000)]
     pid: int = Field(gt=1, lt=2**22)  # 0, 1 and negative pids signal groups or everything
     started: float = Field(ge=0, allow_inf_nan=False)
-    command: Annotated[str, StringConstraints(max_length=65536)]
+    command: Annotated[str, StringConstraints(max_length=512 * 1024)]
 
     @property
     def log_path(self) -> Path:

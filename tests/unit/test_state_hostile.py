@@ -94,7 +94,7 @@ DAMAGE: dict[str, Callable[[Path, Path], object]] = {
     "started yesterday": _json(started="yesterday"),
     "started NaN": _raw(json.dumps(_record(name="bad", started=float("nan"))).encode()),
     "engine a dict": _json(engine={"x": 1}),
-    "command 100 KB": _json(command="x" * 100_000),
+    "command 600 KB": _json(command="x" * 600_000),
     "extra field": _json(secret="s"),
     "missing fields": _raw(b'{"name": "bad"}'),
     "bad json": _raw(b'{"name": '),
