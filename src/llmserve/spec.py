@@ -80,6 +80,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_FIELDS = frozenset({"api_key", "hf_token"})
 SECRET_FROM_ENV = "env:"
 SECRET_FROM_FILE = "file:"
+MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 def default_hf_cache() -> str:
@@ -95,9 +96,17 @@ def looks_like_path(model: str) -> bool:
 def read_secret_file(path: Path) -> str:
     """A secret kept in a file (its surrounding whitespace dropped); ValueError says what is wrong."""
     try:
-        secret = path.read_text().strip()
+        if path.exists() and not path.is_file():  # a FIFO or /dev/zero would never end
+            raise ValueError(f"{path} is not a regular file; put the secret in a file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        if len(raw) > MAX_SECRET_FILE_BYTES:
+            raise ValueError(f"{path} is larger than a secret can be; check the path")
+        secret = raw.decode().strip()
     except OSError as error:
         raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
+    except UnicodeDecodeError:  # its message would quote the file's bytes
+        raise ValueError(f"{path} is not UTF-8 text; save the secret as plain text") from None
     if not secret:
         raise ValueError(f"{path} is empty; put the secret in it")
     redaction.remember(secret)

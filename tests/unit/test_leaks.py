@@ -270,3 +270,31 @@ def test_any_secret_in_any_channel_is_masked(
     else:
         argv = ["convert", "--", "vllm", "serve", "m", flag, secret]
     assert secret not in _run(world, argv)
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+SECRET_FILE_KINDS = {
+    "/dev/zero": lambda path: None,
+    "a directory": lambda path: path.mkdir(),
+    "a fifo": _fifo,
+    "not UTF-8": lambda path: path.write_bytes(b"\xff\xfe" + S["file_api"].encode()),
+    "too large": lambda path: path.write_text(S["file_api"] * 10_000),
+    "empty": lambda path: path.write_text("  \n"),
+    "missing": lambda path: None,
+}
+
+
+@pytest.mark.parametrize("kind", SECRET_FILE_KINDS, ids=SECRET_FILE_KINDS.keys())
+@pytest.mark.parametrize("command", [["tgi", "gpt2", "--dry-run"], ["smoke", "http://127.0.0.1:1"]])
+def test_a_bad_secret_file_is_one_line_without_its_content(
+    world: Path, kind: str, command: list[str]
+) -> None:
+    path = Path("/dev/zero") if kind == "/dev/zero" else world / "inputs" / "bad-secret"
+    SECRET_FILE_KINDS[kind](path)
+    result = runner.invoke(app, [*command, "--api-key-file", str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and str(path) in result.stderr
+    assert S["file_api"] not in result.stderr
