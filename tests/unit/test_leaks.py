@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +277,7 @@ def _fifo(path: Path) -> None:
     os.mkfifo(path)
 
 
-SECRET_FILE_KINDS = {
+SECRET_FILE_KINDS: dict[str, Callable[[Path], object]] = {
     "/dev/zero": lambda path: None,
     "a directory": lambda path: path.mkdir(),
     "a fifo": _fifo,
