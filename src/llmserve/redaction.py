@@ -25,8 +25,8 @@ MIN_SECRET_LENGTH = 4
 MIN_AMBIENT_SECRET_LENGTH = 8
 # "tokens" counts (max_total_tokens) and "tokenizer" names a model: neither is a secret.
 _SECRET_WORD = re.compile(r"secret|passw(?:or)?d|credential|auth|key|token(?!s|izer)", re.IGNORECASE)
-# References and placeholders say where a secret comes from; they are not secret themselves.
-_NOT_A_VALUE = ("env:", "file:", "$", "<", MASK)
+# References, placeholders and stdin say where a secret comes from; they are not secret themselves.
+_NOT_A_VALUE = ("env:", "file:", "$", "<", "/dev/std", "/dev/fd/", MASK)
 _QUOTED_OR_WORD = r"(\"[^\"]*\"|'[^']*'|[^\s'\",;)}\]]+)"
 _FLAG_VALUE = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(=|[ \t]+)" + _QUOTED_OR_WORD)
 _ASSIGNMENT = re.compile(r"(?<![\w-])([A-Za-z_][A-Za-z0-9_]*)=" + _QUOTED_OR_WORD)
