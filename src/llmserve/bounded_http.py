@@ -8,6 +8,7 @@ decompression (a gzip bomb or an endless chunked body stops at the cap). Every f
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import zlib
@@ -39,22 +40,30 @@ class Answer:
         return self.body.decode("utf-8", errors="replace")
 
 
+def _shown_url(endpoint: str) -> str:
+    """The URL for a message: credentials in it (user:password@) masked, one line."""
+    from llmserve.redaction import one_line
+
+    return one_line(re.sub(r"//[^/?#]*@", "//***@", endpoint), 120)
+
+
 def checked_url(endpoint: str) -> str:
     """An http(s) base URL with a host and a valid port; SpecError (a usage error) otherwise."""
     import httpx
 
     example = "give one like http://127.0.0.1:8000"
+    shown = repr(_shown_url(endpoint))
+    if "@" in endpoint.partition("://")[2].split("/", 1)[0]:
+        raise SpecError(f"{shown} carries credentials; drop them and give the API key with --api-key-file")
     try:
         url = httpx.URL(endpoint)
         port = url.port
     except (httpx.InvalidURL, ValueError, TypeError):
-        raise SpecError(f"{endpoint!r} is not a valid URL; {example}") from None
+        raise SpecError(f"{shown} is not a valid URL; {example}") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise SpecError(f"{endpoint!r} is not an http(s) URL; {example}")
+        raise SpecError(f"{shown} is not an http(s) URL; {example}")
     if port is not None and not 1 <= port <= 65535:
-        raise SpecError(f"{endpoint!r}: port {port} is outside 1-65535; {example}")
-    if url.userinfo:
-        raise SpecError("the URL carries credentials; drop them and give the API key with --api-key-file")
+        raise SpecError(f"{shown}: port {port} is outside 1-65535; {example}")
     return endpoint.rstrip("/")
 
 

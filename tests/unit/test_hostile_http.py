@@ -198,7 +198,8 @@ def test_a_gzipped_answer_within_the_cap_is_read() -> None:
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1:99999", "http://127.0.0.1:0", "http://h:abc", "ftp://127.0.0.1:1", "http://", "x",
-     "http://user:pass@127.0.0.1:1", "http://127.0.0.1:1\n", "http://[::1"],
+     "http://user:pass@127.0.0.1:1", "http://127.0.0.1:1\n", "http://[::1", "http://u:pass@h:99999",
+     "http://u:pass@h:abc", "ftp://u:pass@h", "http://:pass@h/x@y"],
 )  # fmt: skip
 def test_an_invalid_url_is_a_usage_error(url: str, quiet_dirs: Path) -> None:
     result = runner.invoke(app, ["smoke", url])
