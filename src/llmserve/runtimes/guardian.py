@@ -76,10 +76,15 @@ def _copy_masked(source: IO[bytes], log_path: Path, secrets: list[str]) -> None:
     from llmserve.redaction import Redactor
 
     redact = Redactor(secrets).bytes
-    with source, log_path.open("ab") as log:
-        for line in source:
-            log.write(redact(line))
-            log.flush()
+    with source:
+        try:
+            with log_path.open("ab") as log:
+                for line in source:
+                    log.write(redact(line))
+                    log.flush()
+        except OSError:
+            for _line in source:  # the log is gone or full: keep draining, or the engine would block
+                pass
 
 
 def _start_log_copy(engine: subprocess.Popen[bytes], log_path: Path, command: list[str]) -> threading.Thread:
