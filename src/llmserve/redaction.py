@@ -36,6 +36,11 @@ _AUTHORIZATION = re.compile(r"\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]+)", re.IG
 # Lines without any of these (most log lines: "tokens/s") skip the pattern rules. Searched in the
 # lower-cased line: much faster than an IGNORECASE search, and log forwarding runs it on every line.
 _TRIGGER = re.compile(_SECRET_WORD.pattern + r"|bearer|basic")
+# `--ssl-keyfile PATH`, `--api-key-file PATH`: the value says where a secret is, not what it is.
+_NAMES_A_PLACE = re.compile(r"(file|path|dir)$", re.IGNORECASE)
+# In prose ("--api-key carries a secret") the word after a flag is no value: a secret is not one
+# lower-case word. Argument lists are masked by position (`mask_args`), not by this guess.
+_PROSE_WORD = re.compile(r"[a-z]+")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
@@ -60,7 +65,9 @@ def is_secret_flag(word: str) -> bool:
     if not word.startswith("-"):
         return False
     name = word.lstrip("-").split("=", 1)[0]
-    return bool(name) and (name in _engine_secret_flags() or is_secret_name(name))
+    if name in _engine_secret_flags():
+        return True
+    return bool(name) and is_secret_name(name) and not _NAMES_A_PLACE.search(name)
 
 
 def remember(*values: str | None) -> None:
@@ -137,6 +144,13 @@ def _hidden(value: str) -> str:
     return f"{quote}{MASK}{quote}"
 
 
+def _flag_value(match: re.Match[str]) -> str:
+    flag, separator, value = match[1], match[2], match[3]
+    if not is_secret_flag(flag) or (separator != "=" and _PROSE_WORD.fullmatch(value)):
+        return match[0]
+    return flag + separator + _hidden(value)
+
+
 class Redactor:
     """The policy with a fixed set of extra secrets (a server's), compiled once for many lines."""
 
@@ -159,9 +173,7 @@ class Redactor:
         if not _TRIGGER.search(text.lower()):
             return text
         text = _AUTHORIZATION.sub(lambda m: m[1] + m[2] + _hidden(m[3]), text)
-        text = _FLAG_VALUE.sub(
-            lambda m: m[1] + m[2] + (_hidden(m[3]) if is_secret_flag(m[1]) else m[3]), text
-        )
+        text = _FLAG_VALUE.sub(_flag_value, text)
         text = _ASSIGNMENT.sub(lambda m: m[1] + "=" + (_hidden(m[2]) if is_secret_name(m[1]) else m[2]), text)
         return _QUOTED_PAIR.sub(
             lambda m: m[1] + m[2] + m[1] + m[3] + (_hidden(m[4]) if is_secret_name(m[2]) else m[4]), text

@@ -60,6 +60,8 @@ def test_mask_env_by_name_and_by_list() -> None:
         ("api_key: env:LLMSERVE_API_KEY", "api_key: env:LLMSERVE_API_KEY"),
         ('-H "Authorization: Bearer $LLMSERVE_API_KEY"', '-H "Authorization: Bearer $LLMSERVE_API_KEY"'),
         ("write it as NAME=VALUE", "write it as NAME=VALUE"),
+        ("engine argument --api-key carries a secret", "engine argument --api-key carries a secret"),
+        ("--ssl-keyfile /k.pem --api-key-file /run/key", "--ssl-keyfile /k.pem --api-key-file /run/key"),
     ],
 )
 def test_redact_free_text(text: str, shown: str) -> None:
@@ -91,3 +93,8 @@ def test_masked_word_keeps_only_the_name() -> None:
     assert redaction.masked_word("HF_TOKEN:hf_secret") == "HF_TOKEN…"
     assert redaction.masked_word("NOVALUE") == "NOVALUE"
     assert redaction.masked_word(":x") == "…"
+
+
+def test_flags_that_name_a_place_are_not_secret() -> None:
+    argv = ["--ssl-keyfile", "/k.pem", "--api-key-file", "/run/key", "--hf-token", "hf_x1"]
+    assert mask_args(argv) == ["--ssl-keyfile", "/k.pem", "--api-key-file", "/run/key", "--hf-token", MASK]
