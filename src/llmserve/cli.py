@@ -96,7 +96,9 @@ GpuMemory = Annotated[float | None, typer.Option(help="vLLM: fraction of GPU mem
 EnforceEager = Annotated[
     bool | None, typer.Option("--enforce-eager/--no-enforce-eager", help="vLLM: no CUDA graphs.")
 ]
-CpuKvCache = Annotated[int | None, typer.Option(help="vLLM CPU: GiB of KV cache [default: 2].")]
+CpuKvCache = Annotated[
+    int | None, typer.Option(help="vLLM CPU: GiB of KV cache [default: from the memory available].")
+]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the command, start nothing.")]
 Json = Annotated[
     bool,

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmserve.errors import LlmserveError
 from llmserve import machine as machine_module
+from llmserve.errors import LlmserveError
 from llmserve.machine import Machine
 from llmserve.spec import default_hf_cache
 

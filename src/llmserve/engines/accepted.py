@@ -39,7 +39,7 @@ def _parse(version: str) -> Version:
 
 
 @cache
-def _table() -> tuple[tuple[Version, VllmValues], ...]:
+def table() -> tuple[tuple[Version, VllmValues], ...]:
     rows = []
     for version, (methods, deprecated, impls) in VLLM_VALUES.items():
         values = VllmValues(
@@ -54,7 +54,7 @@ def table_values(version: str) -> VllmValues | None:
     parsed = parse_version(version)
     if parsed is None:
         return None
-    rows = _table()
+    rows = table()
     below = [values for row_version, values in rows if row_version <= parsed]
     found = below[-1] if below else rows[0][1]
     return VllmValues(
@@ -86,7 +86,7 @@ def versions_having(predicate: Callable[[VllmValues], bool]) -> str:
     """'0.7.3 to 0.25.0, 0.28.0' style list of the table's versions for which `predicate(values)` holds."""
     runs: list[list[str]] = []
     previous = False
-    for _, values in _table():
+    for _, values in table():
         has = bool(predicate(values))
         if has and previous:
             runs[-1][1] = values.version
@@ -107,7 +107,7 @@ def check_vllm(spec: ServeSpec, values: VllmValues | None) -> None:
     _check_vllm_quantization(spec, values)
     impl = spec.vllm.impl
     if impl is not None:
-        known = values.model_impls if values else tuple({i for _, v in _table() for i in v.model_impls})
+        known = values.model_impls if values else tuple({i for _, v in table() for i in v.model_impls})
         if impl not in known:
             where = versions_having(lambda v: impl in v.model_impls)
             target = _name(values) if values else "any vLLM version llmserve knows"
@@ -132,11 +132,11 @@ def _check_vllm_quantization(spec: ServeSpec, values: VllmValues | None) -> None
         return
     where = versions_having(lambda v: method in v.quantizations)
     if values is None:
-        if any(method in v.quantizations for _, v in _table()):
+        if any(method in v.quantizations for _, v in table()):
             return
         raise SpecError(
             f"quantization: {method!r} is not a vLLM method in any version llmserve knows "
-            f"({_table()[0][1].version} to {_table()[-1][1].version}); check its spelling"
+            f"({table()[0][1].version} to {table()[-1][1].version}); check its spelling"
         )
     if method not in values.quantizations:
         raise SpecError(
