@@ -209,7 +209,12 @@ class ServeSpec(_Strict):
     @classmethod
     def _model(cls, model: str, info: ValidationInfo) -> str:
         base = Path((info.context or {}).get("base_dir", "."))
-        candidate = (base / Path(model).expanduser()).resolve() if model else None
+        try:
+            candidate = (base / Path(model).expanduser()).resolve() if model else None
+        except RuntimeError:  # ~user for a user this machine does not have
+            raise ValueError(
+                f"{model!r} names a home directory that does not exist; give the full path"
+            ) from None
         if looks_like_path(model) or (candidate is not None and candidate.is_dir()):
             assert candidate is not None
             if not candidate.is_dir():
