@@ -126,7 +126,11 @@ def test_tables_are_ordered_and_whole() -> None:
             "0.10.1",
             "vllm.impl: 'terratorch' is not accepted by vLLM 0.10.1 (vLLM 0.10.2 to 0.33.0 have it)",
         ),
-        ({"vllm": {"impl": "transformers"}}, "0.7.0", "use one of none: this version has no --model-impl"),
+        (
+            {"vllm": {"impl": "transformers"}},
+            "0.7.0",
+            "this version has no --model-impl: remove it, or run a version that has it",
+        ),
         ({"served_model_name": "-x"}, "0.32.0", "served_model_name: '-x' starts with '-'"),
         ({"served_model_name": " "}, "0.32.0", "served_model_name: it is empty"),
     ],

@@ -111,10 +111,12 @@ def check_vllm(spec: ServeSpec, values: VllmValues | None) -> None:
         if impl not in known:
             where = versions_having(lambda v: impl in v.model_impls)
             target = _name(values) if values else "any vLLM version llmserve knows"
-            offered = ", ".join(known) if known else "none: this version has no --model-impl"
+            offered = (
+                f"use one of {', '.join(known)}" if known else "this version has no --model-impl: remove it"
+            )
             raise SpecError(
                 f"vllm.impl: {impl!r} is not accepted by {target} (vLLM {where} have it); "
-                f"use one of {offered}, or run a version that has it"
+                f"{offered}, or run a version that has it"
             )
     name = spec.served_model_name
     if name is not None and not name.strip():
