@@ -97,7 +97,9 @@ GpuMemory = Annotated[float | None, typer.Option(help="vLLM: fraction of GPU mem
 EnforceEager = Annotated[
     bool | None, typer.Option("--enforce-eager/--no-enforce-eager", help="vLLM: no CUDA graphs.")
 ]
-CpuKvCache = Annotated[int | None, typer.Option(help="vLLM CPU: GiB of KV cache [default: 2].")]
+CpuKvCache = Annotated[
+    int | None, typer.Option(help="vLLM CPU: GiB of KV cache [default: from the memory available].")
+]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the command, start nothing.")]
 Json = Annotated[
     bool,
@@ -234,7 +236,7 @@ def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
 
 def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None = None) -> None:
     from llmserve.console import Console
-    from llmserve.launch import LaunchOptions, plan_for, serve
+    from llmserve.launch import LaunchOptions, announce_defaults, plan_for, serve
     from llmserve.spec import build_spec
     from llmserve.specfile import merge
 
@@ -262,6 +264,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         else:
             if plan.engine_version:
                 console.info(f"{plan.engine} {plan.engine_version}")
+            announce_defaults(plan, console)
             console.result(plan.shell_line())
         return
     launch_options = LaunchOptions(
@@ -277,14 +280,20 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
 
 
 def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> None:
+    from llmserve.engines import accepted
     from llmserve.engines.vllm_discovery import find_vllm
     from llmserve.explain import explain, table
+    from llmserve.launch import machine_defaults
 
-    try:
-        detected: str | None = find_vllm(spec.vllm.python).version
-    except LlmserveError:
-        detected = None
-    rows = explain(spec, detected)
+    installation = None
+    if spec.engine == "vllm":
+        try:
+            installation = find_vllm(spec.vllm.python)
+        except LlmserveError:
+            installation = None
+    accepted.check(spec, installation)
+    chosen = machine_defaults(spec, installation)
+    rows = explain(spec, installation.version if installation else None, chosen.choices)
     if json_output:
         console.json([row.to_dict() for row in rows])
     else:

@@ -44,6 +44,11 @@ def tiny16_model() -> str:
 
 
 @pytest.fixture(scope="session")
+def smollm2_model() -> str:
+    return required_env("LLMSERVE_TEST_SMOLLM2_MODEL")
+
+
+@pytest.fixture(scope="session")
 def tgi_image() -> str:
     return required_env("LLMSERVE_TEST_TGI_IMAGE")
 

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from llmserve import redaction
+from llmserve import machine, redaction
 from llmserve.engines import vllm_discovery
 from llmserve.errors import EnvironmentMissing
+from tests.unit.recorded import recorded
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +32,10 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     ):
         monkeypatch.delenv(name, raising=False)
     redaction.reset()  # each test starts as a fresh llmserve process would
+    monkeypatch.setenv("LLMSERVE_CACHE_DIR", str(tmp_path / "cache"))
+    # The one seam for the machine: unit tests run on a recorded one, whatever runs them.
+    epyc = recorded("amd-epyc-avx2")
+    monkeypatch.setattr(machine, "read_machine", lambda *, gpus=True: epyc)
     yield home
 
 
