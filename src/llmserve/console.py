@@ -89,4 +89,5 @@ def _raise_pull_error(event: dict[str, Any]) -> None:
     if "error" in event:
         from docker.errors import APIError
 
-        raise APIError(str(event["error"]))
+        message = str(event["error"])
+        raise APIError(message, explanation=message)

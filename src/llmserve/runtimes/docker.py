@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from llmserve.console import Console
-from llmserve.errors import EnvironmentMissing, LlmserveError
+from llmserve.errors import EnvironmentMissing, ExitCode, LlmserveError
 from llmserve.logstream import LogForwarder, split_lines
 from llmserve.plan import MANAGED_LABEL, ContainerLaunch, LaunchPlan
 
@@ -58,6 +58,8 @@ def ensure_image(client: Any, image: str, policy: str, console: Console) -> None
 def pull(client: Any, image: str, console: Console) -> None:
     from docker.errors import APIError
 
+    from llmserve.runtimes.pull_failures import classify
+
     repository, _, tag = image.rpartition(":")
     if "/" in tag or not repository:
         repository, tag = image, "latest"
@@ -65,10 +67,18 @@ def pull(client: Any, image: str, console: Console) -> None:
         events = client.api.pull(repository, tag=tag, stream=True, decode=True)
         console.pull_progress(image, events)
     except APIError as error:
-        raise EnvironmentMissing(
-            f"could not pull {image}: {_first_line(error)}; check the name and the registry, "
-            "or build or load the image locally"
-        ) from None
+        # The daemon's explanation, not the SDK's request URL (that stays in the --debug traceback).
+        failure = classify(error.explanation or str(error), image)
+        message = f"could not pull {image}: {failure.cause}; {failure.fix}"
+        raise PullFailed(message, failure.exit_code) from error
+
+
+class PullFailed(LlmserveError):
+    """An image pull failed; its exit code depends on why (no access: environment, no such tag: usage)."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def _device_requests(gpus: str) -> list[Any]:
