@@ -118,6 +118,10 @@ EngineOpt = Annotated[
 ]
 Lenient = Annotated[bool, typer.Option(help="Drop what the other engine cannot do, with a warning.")]
 ReadyTimeout = Annotated[float, typer.Option(help="Seconds to wait for readiness.")]
+NoPreflight = Annotated[
+    bool,
+    typer.Option("--no-preflight", help="Start the engine without checking that it can have the model."),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -231,6 +235,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         smoke=options["smoke"],
         json_output=options["json_output"],
         ready_timeout=options["ready_timeout"],
+        preflight=not options.get("no_preflight"),
     )
     code = serve(spec, launch_options, console)
     if code:
@@ -267,6 +272,7 @@ def tgi(
     max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve MODEL with TGI in Docker."""
     _serve({"engine": "tgi", "model": model}, locals())
@@ -289,6 +295,7 @@ def vllm(
     image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve MODEL with vLLM (a local process, or Docker with --runtime docker)."""
     _serve({"engine": "vllm", "model": model}, locals())
@@ -316,6 +323,7 @@ def run(
     max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
 
@@ -491,16 +499,24 @@ def doctor(
     engine: Annotated[
         str | None, typer.Option(help="Exit non-zero unless this engine (tgi or vllm) can run.")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Check that this model (hub id or local directory) can be had, as before a launch."
+        ),
+    ] = None,
+    revision: Revision = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Report Docker, GPUs, vLLM, disk, HF token and running servers; say what is missing."""
+    """Report Docker, GPUs, vLLM, disk, HF token, servers; with --model, whether the model can be had."""
     from llmserve.console import Console
     from llmserve.doctor import describe, gather
     from llmserve.errors import EnvironmentMissing
+    from llmserve.modelfacts import ModelUnavailable, Reason
 
     if engine not in (None, "tgi", "vllm"):
         raise SpecError(f"--engine {engine!r} is not an engine; use tgi or vllm")
-    report = gather()
+    report = gather(model, revision, engine)
     console = Console()
     if json_output:
         console.json(report.to_dict())
@@ -510,6 +526,8 @@ def doctor(
     missing = report.missing_for(engine)
     if missing:
         raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
+    if report.model is not None and not report.model["available"]:
+        raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ class Report:
     disk: dict[str, Any] = field(default_factory=dict)
     hf_token: dict[str, Any] = field(default_factory=dict)
     servers: list[dict[str, Any]] = field(default_factory=list)
+    model: dict[str, Any] | None = None  # with --model: can the engine have it
 
     def missing_for(self, engine: str | None) -> list[str]:
         """What the asked engine needs and this machine lacks (any engine when none is asked)."""
@@ -173,7 +174,27 @@ def _hf_token() -> dict[str, Any]:
     return {"present": False, "source": None}
 
 
-def gather() -> Report:
+def model_availability(model: str, revision: str | None, engine: str | None) -> dict[str, Any]:
+    """The launch preflight's model check, as a finding: where the model is, or why it cannot be had."""
+    from llmserve import availability, engines
+    from llmserve.modelfacts import ModelUnavailable
+    from llmserve.spec import build_spec
+
+    spec = build_spec({"engine": engine or "vllm", "model": model, "revision": revision})
+    try:
+        facts = availability.check(spec, engines.render(spec))
+    except ModelUnavailable as unavailable:
+        return {
+            "model": spec.model,
+            "revision": revision,
+            "available": False,
+            "reason": unavailable.reason.value,
+            "problem": unavailable.message,
+        }
+    return {"available": True, **facts.to_dict()}
+
+
+def gather(model: str | None = None, revision: str | None = None, engine: str | None = None) -> Report:
     from llmserve.lifecycle import list_servers
 
     return Report(
@@ -183,6 +204,7 @@ def gather() -> Report:
         disk=_disk(),
         hf_token=_hf_token(),
         servers=[{"name": s.name, "endpoint": s.endpoint, "state": s.state} for s in list_servers()],
+        model=model_availability(model, revision, engine) if model is not None else None,
     )
 
 
@@ -225,4 +247,18 @@ def describe(report: Report) -> list[str]:
     lines.append(f"hf token: {presence}")
     for server in report.servers:
         lines.append(f"server:   {server['name']} on {server['endpoint']} ({server['state']})")
+    if report.model is not None:
+        lines.append(describe_model(report.model))
     return lines
+
+
+def describe_model(finding: dict[str, Any]) -> str:
+    if not finding["available"]:
+        return f"model:    {finding['model']}: cannot be had: {finding['problem']}"
+    where = {"local": "local directory", "cache": "HF cache", "hub": "hub"}[finding["source"]]
+    size = finding["weight_bytes"] / 2**30
+    gated = ", gated (the token is accepted)" if finding["gated"] else ""
+    return (
+        f"model:    {finding['model']}: {where} {finding['location']}, config.json read, "
+        f"{len(finding['weight_files'])} weight file(s), {size:.2f} GiB{gated}"
+    )

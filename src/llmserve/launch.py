@@ -43,6 +43,7 @@ class LaunchOptions:
     smoke: bool = False
     json_output: bool = False
     ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
+    preflight: bool = True  # check that the engine can have the model before starting it
 
 
 def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
@@ -289,4 +290,9 @@ def _stop(server: Server, plan: LaunchPlan, console: Console) -> None:
 
 
 def serve(spec: ServeSpec, options: LaunchOptions, console: Console) -> int:
-    return launch(plan_for(spec), options, console)
+    plan = plan_for(spec)
+    if options.preflight:
+        from llmserve import availability
+
+        availability.check(spec, plan)
+    return launch(plan, options, console)

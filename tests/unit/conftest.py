@@ -23,6 +23,10 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         "LLMSERVE_API_KEY",
         "LLMSERVE_VLLM_PYTHON",
         "LLMSERVE_DEBUG",
+        "HF_ENDPOINT",
+        "HF_HUB_CACHE",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
     ):
         monkeypatch.delenv(name, raising=False)
     yield home

@@ -1,0 +1,324 @@
+"""Facts about a model: its config.json and its weight files (names, sizes), never the weights.
+
+One reader for every place a model can be had, in this order: a local directory; the Hugging Face
+cache, for the revision asked for; the hub's metadata (through huggingface_hub, the hub's own client,
+which honours HF_ENDPOINT). When none has it, ModelUnavailable says why and what to do.
+What the config means (architecture, sizes) is for its readers, not for this module.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from llmserve.errors import ExitCode, LlmserveError
+
+CONFIG_FILE = "config.json"
+HF_ENDPOINT = "https://huggingface.co"
+DEFAULT_REVISION = "main"
+HUB_TIMEOUT_SECONDS = 3.0
+_TRUE_WORDS = frozenset({"1", "on", "yes", "true"})
+_OFFLINE_ENVS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_SHARD_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+# Engines load safetensors when a repository has them, else PyTorch pickles, else GGUF.
+_WEIGHT_FORMATS = (r"\.safetensors$", r"^pytorch_model.*\.bin$", r"\.gguf$")
+
+Source = Literal["local", "cache", "hub"]
+
+
+class Reason(str, enum.Enum):
+    """Why a model cannot be had; each reason has its exit code."""
+
+    NO_CONFIG = "no_config"
+    NO_WEIGHTS = "no_weights"
+    NO_SUCH_REPO = "no_such_repo"
+    NO_SUCH_REVISION = "no_such_revision"
+    OFFLINE_ENV = "hf_hub_offline"
+    UNREACHABLE = "hub_unreachable"
+    GATED_NO_TOKEN = "gated_without_token"
+    TOKEN_REFUSED = "token_refused"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        wrong_name = (Reason.NO_CONFIG, Reason.NO_WEIGHTS, Reason.NO_SUCH_REPO, Reason.NO_SUCH_REVISION)
+        return ExitCode.USAGE if self in wrong_name else ExitCode.ENVIRONMENT
+
+
+class ModelUnavailable(LlmserveError):
+    """The model cannot be had where the engine will look for it."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.exit_code = reason.exit_code
+
+
+@dataclass(frozen=True)
+class HubAccess:
+    """Where the engine looks for a hub model: its cache, its hub, whether it may go online, its token."""
+
+    cache_dir: Path | None
+    endpoint: str = HF_ENDPOINT
+    offline: bool = False
+    token: str | None = field(default=None, repr=False)
+    timeout: float = HUB_TIMEOUT_SECONDS
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str], *, hf_home: str | None = None, token: str | None = None
+    ) -> HubAccess:
+        """As huggingface_hub reads its environment; `hf_home` overrides HF_HOME (a mounted cache)."""
+        home = Path(hf_home or env.get("HF_HOME") or Path.home() / ".cache" / "huggingface").expanduser()
+        cache = Path(env["HF_HUB_CACHE"]) if env.get("HF_HUB_CACHE") and not hf_home else home / "hub"
+        if token is None:
+            token = env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or _token_file(home)
+        return cls(
+            cache_dir=cache,
+            endpoint=(env.get("HF_ENDPOINT") or HF_ENDPOINT).rstrip("/"),
+            offline=any(env.get(name, "").strip().lower() in _TRUE_WORDS for name in _OFFLINE_ENVS),
+            token=token,
+        )
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    model: str
+    revision: str | None
+    source: Source
+    location: str  # a directory, or the hub's URL of the repository
+    config: Mapping[str, Any]
+    weight_files: tuple[WeightFile, ...]
+    gated: bool = False
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(weight.size for weight in self.weight_files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "revision": self.revision,
+            "source": self.source,
+            "location": self.location,
+            "gated": self.gated,
+            "architectures": list(self.config.get("architectures") or []),
+            "weight_files": [{"name": w.name, "size": w.size} for w in self.weight_files],
+            "weight_bytes": self.weight_bytes,
+        }
+
+
+def read(model: str, revision: str | None, access: HubAccess, *, need_weights: bool = True) -> ModelFacts:
+    """The model's facts from the first place that has it whole; ModelUnavailable when none has."""
+    if Path(model).is_absolute():
+        return _from_directory(model, need_weights=need_weights)
+    partial = ""
+    if access.cache_dir is not None:
+        cached = _from_cache(model, revision, access.cache_dir)
+        if cached is not None and (cached.weight_files or not need_weights):
+            return cached
+        if cached is not None:
+            partial = f" (the cache at {access.cache_dir} holds its config but not its weights)"
+    if access.offline:
+        raise ModelUnavailable(
+            Reason.OFFLINE_ENV,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and HF_HUB_OFFLINE "
+            f"is set, so the engine cannot download it; {_offline_fix(model, revision)}, "
+            "or unset HF_HUB_OFFLINE",
+        )
+    return _from_hub(model, revision, access, partial)
+
+
+def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:
+    directory = Path(model)
+    config = _read_config(directory / CONFIG_FILE, model)
+    weights = _weights_in(directory)
+    if need_weights and not weights:
+        raise ModelUnavailable(
+            Reason.NO_WEIGHTS,
+            f"{model} holds no weights (*.safetensors, pytorch_model*.bin or *.gguf); "
+            "save the model there (`save_pretrained`) or give another directory",
+        )
+    return ModelFacts(model, None, "local", str(directory), config, weights)
+
+
+def _read_config(path: Path, model: str) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelUnavailable(
+            Reason.NO_CONFIG,
+            f"{model} has no {CONFIG_FILE}, so it is not a Transformers model directory; "
+            "give the directory that holds config.json and the weights",
+        ) from None
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(
+            Reason.NO_CONFIG, f"{path} cannot be read as JSON ({error}); fix or replace it"
+        ) from None
+    if not isinstance(config, dict):
+        raise ModelUnavailable(Reason.NO_CONFIG, f"{path} is not a JSON object; fix or replace it")
+    return config
+
+
+def _weights_in(directory: Path) -> tuple[WeightFile, ...]:
+    """The weight files a loader would read, with their sizes (cache links followed to their blobs)."""
+    present = {p.name: p for p in directory.iterdir() if p.is_file()}  # is_file: a dangling link is not
+    for index in _SHARD_INDEXES:
+        if index in present:
+            shards = set(json.loads(present[index].read_text()).get("weight_map", {}).values())
+            if not shards <= present.keys():
+                return ()  # some shards are missing: not loadable
+            return tuple(WeightFile(name, present[name].stat().st_size) for name in sorted(shards))
+    return _pick_format({name: path.stat().st_size for name, path in present.items()})
+
+
+def _pick_format(sizes: Mapping[str, int | None]) -> tuple[WeightFile, ...]:
+    for pattern in _WEIGHT_FORMATS:
+        names = sorted(name for name in sizes if re.search(pattern, name.rpartition("/")[2]))
+        if names:
+            return tuple(WeightFile(name, sizes[name] or 0) for name in names)
+    return ()
+
+
+def _from_cache(model: str, revision: str | None, cache_dir: Path) -> ModelFacts | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model, CONFIG_FILE, cache_dir=cache_dir, revision=revision)
+    if not isinstance(found, str):
+        return None
+    snapshot = Path(found).parent
+    config = _read_config(Path(found), model)
+    return ModelFacts(model, revision, "cache", str(snapshot), config, _weights_in(snapshot))
+
+
+def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
+    from huggingface_hub import HfApi, get_session, hf_hub_url, hf_raise_for_status
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    api = HfApi(endpoint=access.endpoint, token=access.token or False)
+    try:
+        info = api.model_info(model, revision=revision, files_metadata=True, timeout=access.timeout)
+        gated = bool(info.gated)
+        if gated and not access.token:
+            raise ModelUnavailable(
+                Reason.GATED_NO_TOKEN,
+                f"{model} is gated and no Hugging Face token is given; accept its licence at "
+                f"{access.endpoint}/{model} and set HF_TOKEN (or --hf-token-file)",
+            )
+        url = hf_hub_url(model, CONFIG_FILE, revision=revision, endpoint=access.endpoint)
+        headers = {"authorization": f"Bearer {access.token}"} if access.token else {}
+        response = get_session().get(url, headers=headers, timeout=access.timeout, follow_redirects=True)
+        hf_raise_for_status(response)
+        config = response.json()
+    except ModelUnavailable:
+        raise
+    except OfflineModeIsEnabled:
+        raise ModelUnavailable(
+            Reason.OFFLINE_ENV,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)} and HF_HUB_OFFLINE is set; "
+            f"{_offline_fix(model, revision)}, or unset HF_HUB_OFFLINE",
+        ) from None
+    except HfHubHTTPError as error:
+        raise _refusal(model, revision, access, error) from None
+    except Exception as error:  # the transport's own errors: DNS, refused, timeout, TLS
+        raise ModelUnavailable(
+            Reason.UNREACHABLE,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and the hub at "
+            f"{access.endpoint} does not answer ({_first_line(error)}); {_offline_fix(model, revision)}",
+        ) from None
+    if not isinstance(config, dict):
+        raise ModelUnavailable(Reason.NO_CONFIG, f"{model}'s {CONFIG_FILE} on the hub is not a JSON object")
+    sizes = {sibling.rfilename: sibling.size for sibling in info.siblings or []}
+    weights = _pick_format(sizes)
+    return ModelFacts(model, revision, "hub", f"{access.endpoint}/{model}", config, weights, gated)
+
+
+def _refusal(model: str, revision: str | None, access: HubAccess, error: Any) -> ModelUnavailable:
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, GatedRepoError):
+        if not access.token:
+            return ModelUnavailable(
+                Reason.GATED_NO_TOKEN,
+                f"{model} is gated and no Hugging Face token is given; accept its licence at "
+                f"{access.endpoint}/{model} and set HF_TOKEN (or --hf-token-file)",
+            )
+        return ModelUnavailable(
+            Reason.TOKEN_REFUSED,
+            f"{model} is gated and the hub refuses this token; accept the model's licence at "
+            f"{access.endpoint}/{model} with the account the token belongs to",
+        )
+    if isinstance(error, RevisionNotFoundError):
+        return ModelUnavailable(
+            Reason.NO_SUCH_REVISION,
+            f"{model} has no revision {revision!r} on the hub; give a branch, tag or commit that exists "
+            "(--revision), or leave it out for main",
+        )
+    if isinstance(error, RepositoryNotFoundError):
+        private = "" if access.token else " (or it is private and no token is given: set HF_TOKEN)"
+        return ModelUnavailable(
+            Reason.NO_SUCH_REPO,
+            f"{model} is not a model on the hub at {access.endpoint}{private}; check the id (org/name) "
+            "or give a local model directory",
+        )
+    if isinstance(error, RemoteEntryNotFoundError):
+        return ModelUnavailable(
+            Reason.NO_CONFIG,
+            f"{_named(model, revision)} has no {CONFIG_FILE} on the hub, so it is not a Transformers model; "
+            "check the id",
+        )
+    if status in (401, 403):
+        return ModelUnavailable(
+            Reason.TOKEN_REFUSED,
+            f"the hub at {access.endpoint} refuses the Hugging Face token (HTTP {status}); "
+            "set a valid HF_TOKEN (or --hf-token-file)",
+        )
+    return ModelUnavailable(
+        Reason.UNREACHABLE,
+        f"{_named(model, revision)} is not in the HF cache{_where(access)} and the hub at {access.endpoint} "
+        f"fails (HTTP {status}); retry later, or {_offline_fix(model, revision)}",
+    )
+
+
+def _named(model: str, revision: str | None) -> str:
+    return f"{model} (revision {revision})" if revision else model
+
+
+def _where(access: HubAccess) -> str:
+    return f" ({access.cache_dir})" if access.cache_dir is not None else " (no cache is mounted)"
+
+
+def _offline_fix(model: str, revision: str | None) -> str:
+    download = f"hf download {model}" + (f" --revision {revision}" if revision else "")
+    return (
+        f"download it where the hub is reachable (`{download}`) and copy that HF cache here, "
+        "or give a local model directory"
+    )
+
+
+def _token_file(home: Path) -> str | None:
+    try:
+        return (home / "token").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0][:160] if text else "") or type(error).__name__
