@@ -17,10 +17,12 @@ ensure_debian_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)  # a registry that wants a login
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
-    need_root_or_sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive need_root_or_sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    need_root_or_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive need_root_or_sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+      "${missing[@]}" >/dev/null
   fi
 }
 

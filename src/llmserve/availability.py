@@ -32,6 +32,12 @@ def needs_weights(spec: ServeSpec) -> bool:
     return not any(marker in pairs for marker in _NO_WEIGHTS_ARGS)
 
 
-def check(spec: ServeSpec, plan: LaunchPlan) -> ModelFacts:
-    """The model's facts where the engine will find them; ModelUnavailable (cause and fix) otherwise."""
+def check(spec: ServeSpec) -> ModelFacts:
+    """The model's facts where the engine will find them; ModelUnavailable (cause and fix) otherwise.
+
+    Needs no engine installed: the portable render has the environment the engine will get.
+    """
+    from llmserve import engines
+
+    plan = engines.render(spec)
     return read(spec.model, spec.revision, hub_access(spec, plan), need_weights=needs_weights(spec))

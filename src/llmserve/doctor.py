@@ -176,13 +176,13 @@ def _hf_token() -> dict[str, Any]:
 
 def model_availability(model: str, revision: str | None, engine: str | None) -> dict[str, Any]:
     """The launch preflight's model check, as a finding: where the model is, or why it cannot be had."""
-    from llmserve import availability, engines
+    from llmserve import availability
     from llmserve.modelfacts import ModelUnavailable
     from llmserve.spec import build_spec
 
     spec = build_spec({"engine": engine or "vllm", "model": model, "revision": revision})
     try:
-        facts = availability.check(spec, engines.render(spec))
+        facts = availability.check(spec)
     except ModelUnavailable as unavailable:
         return {
             "model": spec.model,

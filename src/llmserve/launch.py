@@ -290,9 +290,8 @@ def _stop(server: Server, plan: LaunchPlan, console: Console) -> None:
 
 
 def serve(spec: ServeSpec, options: LaunchOptions, console: Console) -> int:
-    plan = plan_for(spec)
-    if options.preflight:
+    if options.preflight:  # before anything else: looking for vLLM or Docker takes longer
         from llmserve import availability
 
-        availability.check(spec, plan)
-    return launch(plan, options, console)
+        availability.check(spec)
+    return launch(plan_for(spec), options, console)

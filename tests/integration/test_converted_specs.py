@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmserve.errors import ExitCode
+from tests.fixtures.standin_hub import model_files, populate_cache
 from tests.integration.conftest import Llmserve, free_port
 from tests.integration.test_vllm_engine import READY_TIMEOUT
 
@@ -25,7 +26,7 @@ def test_converted_tgi_docker_line_serves(
     llmserve: Callable[..., Llmserve], tgi_image: str, tmp_path: Path
 ) -> None:
     cache = tmp_path / "hf"
-    (cache / "hub" / "models--gpt2").mkdir(parents=True)
+    populate_cache(cache / "hub", "gpt2", model_files())
     port = free_port()
     line = ["docker", "run", "--rm", "--shm-size", "1g", "-p", f"127.0.0.1:{port}:80", "-v", f"{cache}:/data",
             tgi_image, "--model-id", "gpt2", "--max-concurrent-requests", "16", "--max-total-tokens", "1024"]  # fmt: skip

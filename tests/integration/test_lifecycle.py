@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from llmserve.errors import ExitCode
+from tests.fixtures.standin_hub import model_files, populate_cache
 from tests.integration.conftest import Llmserve, free_port, our_containers
 from tests.integration.test_vllm_engine import READY_TIMEOUT, engine_processes, tiny_args
 
@@ -32,7 +33,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def hf_cache(tmp_path: Path) -> Path:
     cache = tmp_path / "hf-cache"
-    (cache / "hub" / "models--gpt2").mkdir(parents=True)
+    populate_cache(cache / "hub", "gpt2", model_files())
     return cache
 
 

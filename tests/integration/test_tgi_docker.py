@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from llmserve.errors import ExitCode
+from tests.fixtures.standin_hub import model_files, populate_cache
 from tests.integration.conftest import Llmserve, free_port, our_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
@@ -25,8 +26,8 @@ TOKEN = "hf_SECRET_token_value_1234"
 def hf_cache(tmp_path: Path) -> Path:
     """A host HF cache holding two models (the stand-in resolves Hub ids there, as TGI would)."""
     cache = tmp_path / "hf-cache"
-    for name in ("gpt2", "org--gated-model"):
-        (cache / "hub" / f"models--{name}" / "snapshots").mkdir(parents=True)
+    for name in ("gpt2", "org/gated-model"):
+        populate_cache(cache / "hub", name, model_files())
     return cache
 
 
@@ -107,14 +108,28 @@ def test_engine_dying_after_ready_ends_llmserve_with_its_code(
     assert our_containers(docker_client) == []
 
 
-def test_model_that_cannot_be_downloaded(
+def test_model_that_cannot_be_had_is_refused_before_anything_starts(
+    llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path, docker_client: Any
+) -> None:
+    server = llmserve(
+        tgi_args(tgi_image, hf_cache, free_port(), "org/not-in-cache"), env={"HF_HUB_OFFLINE": "1"}
+    )
+    assert server.finish(timeout=30) == ExitCode.ENVIRONMENT
+    err = "".join(server.stderr)
+    assert f"org/not-in-cache is not in the HF cache ({hf_cache / 'hub'})" in err
+    assert "`hf download org/not-in-cache`" in err
+    assert err.count("\n") == 1
+    assert our_containers(docker_client) == []
+
+
+def test_model_that_cannot_be_downloaded_by_the_engine(
     llmserve: Callable[..., Llmserve], tgi_image: str, hf_cache: Path
 ) -> None:
-    server = llmserve(tgi_args(tgi_image, hf_cache, free_port(), "org/not-in-cache"))
+    server = llmserve([*tgi_args(tgi_image, hf_cache, free_port(), "org/not-in-cache"), "--no-preflight"])
     assert server.finish(timeout=60) == ExitCode.ENGINE_EXITED
     err = "".join(server.stderr)
     assert "tgi exited with code 1 while starting" in err
-    assert "hint: the weights could not be downloaded" in err
+    assert "hint: the model hub could not be reached" in err
     assert "| " in err and "DownloadError" in err  # the log tail
 
 

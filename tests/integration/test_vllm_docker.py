@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from llmserve.errors import ExitCode
+from tests.fixtures.standin_hub import model_files
 from tests.integration.conftest import Llmserve, free_port, our_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
@@ -25,6 +26,8 @@ def test_local_model_served_in_a_container(
 ) -> None:
     model = tmp_path / "my-model"
     model.mkdir()
+    for name, data in model_files().items():  # what the preflight looks for; the stand-in loads nothing
+        (model / name).write_bytes(data)
     port = free_port()
     args = ["vllm", str(model), "--runtime", "docker", "--image", vllm_image, "--gpus", "none",
             "--volume", str(tmp_path / "hf"), "--port", str(port), "--impl", "transformers"]  # fmt: skip
@@ -50,7 +53,7 @@ def test_local_model_served_in_a_container(
 
 def test_flag_the_engine_rejects(llmserve: Callable[..., Llmserve], vllm_image: str, tmp_path: Path) -> None:
     args = ["vllm", "org/model", "--runtime", "docker", "--image", vllm_image, "--gpus", "none",
-            "--volume", "none", "--port", str(free_port()), "--", "--no-such-flag"]  # fmt: skip
+            "--volume", "none", "--port", str(free_port()), "--no-preflight", "--", "--no-such-flag"]  # fmt: skip
     server = llmserve(args)
     assert server.finish(60) == ExitCode.ENGINE_EXITED
     err = "".join(server.stderr)

@@ -27,6 +27,28 @@ class Hint:
         return next((line for line in lines if re.search(self.pattern, line)), None)
 
 
+# What the hub's client (in either engine) logs when the model cannot be fetched while the engine starts:
+# the preflight saw it available, or was skipped, and then the hub went away or the revision did.
+REVISION_NOT_FOUND = Hint(
+    r"RevisionNotFoundError|Revision Not Found|Invalid rev id|is not a valid git identifier",
+    "the revision does not exist on the hub (any more): give a branch, tag or commit that exists "
+    "with --revision, or leave it out for main",
+)
+REPOSITORY_NOT_FOUND = Hint(
+    r"RepositoryNotFoundError|Repository Not Found|is not a local folder and is not a valid model identifier",
+    "the hub has no such model (or it is private: pass HF_TOKEN): check the id, or give a local directory",
+)
+HUB_UNREACHABLE = Hint(
+    r"We couldn't connect to '|OfflineModeIsEnabled|offline mode is enabled|LocalEntryNotFoundError|"
+    r"Cannot find the requested files in the (disk |local )?cache|Temporary failure in name resolution|"
+    r"Name or service not known|Max retries exceeded with url|ConnectError|ConnectTimeout",
+    "the model hub could not be reached (or offline mode is on) and the HF cache lacks the model: "
+    "download it where the hub is reachable (`hf download MODEL`) and copy the cache, "
+    "or give a local model directory",
+)
+HUB_FAILURES = (REVISION_NOT_FOUND, REPOSITORY_NOT_FOUND, HUB_UNREACHABLE)
+
+
 @dataclass(frozen=True)
 class EngineTraits:
     """What llmserve knows about an engine beyond its flags."""

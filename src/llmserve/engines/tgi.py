@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmserve.engines.common import (
+    HUB_FAILURES,
     TRUST_REMOTE_CODE_NEEDED,
     EngineTraits,
     Hint,
@@ -56,6 +57,7 @@ TRAITS = EngineTraits(
             r"not supported.*(compute capability|flash attention)|compute capability.*not supported",
             "this GPU is too old for TGI's kernels (compute capability 8.0 or newer)",
         ),
+        *HUB_FAILURES,
         Hint(
             r"DownloadError|RepositoryNotFoundError|Repository Not Found|Connection error|"
             r"LocalEntryNotFoundError",

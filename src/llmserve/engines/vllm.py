@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmserve.engines.common import (
+    HUB_FAILURES,
     TRUST_REMOTE_CODE_NEEDED,
     EngineTraits,
     Hint,
@@ -74,6 +75,7 @@ TRAITS = EngineTraits(
             "the model is gated or private: accept its licence on the Hub and pass a token "
             "(HF_TOKEN in the environment or --hf-token-file)",
         ),
+        *HUB_FAILURES,
         Hint(
             r"not a registered model in the Transformers library|"
             r"Transformers implementation of .* is not compatible with vLLM",
