@@ -209,7 +209,7 @@ def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
 
 def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None = None) -> None:
     from llmserve.console import Console
-    from llmserve.launch import LaunchOptions, plan_for, serve
+    from llmserve.launch import LaunchOptions, announce_defaults, plan_for, serve
     from llmserve.spec import build_spec
     from llmserve.specfile import merge
 
@@ -228,6 +228,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         else:
             if plan.engine_version:
                 console.info(f"{plan.engine} {plan.engine_version}")
+            announce_defaults(plan, console)
             console.result(plan.shell_line())
         return
     launch_options = LaunchOptions(

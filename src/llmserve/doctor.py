@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmserve.errors import LlmserveError
+from llmserve.machine import Machine, read_machine
 from llmserve.spec import default_hf_cache
-
-NVIDIA_SMI_QUERY = (
-    "--query-gpu=index,name,memory.total,memory.free,compute_cap,driver_version",
-    "--format=csv,noheader,nounits",
-)
-TOOL_TIMEOUT_SECONDS = 15
-
-
-@dataclass(frozen=True)
-class Gpu:
-    index: int
-    name: str
-    memory_total_mib: int
-    memory_free_mib: int
-    compute_capability: str
-    driver: str
 
 
 @dataclass
 class Report:
     docker: dict[str, Any] = field(default_factory=dict)
     gpus: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)  # CPU, memory, and the defaults they imply
     vllm: dict[str, Any] = field(default_factory=dict)
     disk: dict[str, Any] = field(default_factory=dict)
     hf_token: dict[str, Any] = field(default_factory=dict)
@@ -53,66 +38,6 @@ class Report:
         return asdict(self)
 
 
-def parse_nvidia_smi(csv_text: str) -> list[Gpu]:
-    """Rows of `nvidia-smi --query-gpu=... --format=csv,noheader,nounits`."""
-    gpus = []
-    for row in csv_text.strip().splitlines():
-        cells = [cell.strip() for cell in row.split(",")]
-        if len(cells) != 6:
-            continue
-        index, name, total, free, capability, driver = cells
-        gpus.append(Gpu(int(index), name, int(float(total)), int(float(free)), capability, driver))
-    return gpus
-
-
-def gpus_from_nvidia_smi() -> list[Gpu] | None:
-    tool = shutil.which("nvidia-smi")
-    if tool is None:
-        return None
-    try:
-        result = subprocess.run(
-            [tool, *NVIDIA_SMI_QUERY],
-            capture_output=True,
-            text=True,
-            timeout=TOOL_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return parse_nvidia_smi(result.stdout) if result.returncode == 0 else None
-
-
-def gpus_from_nvml() -> list[Gpu] | None:
-    try:
-        import pynvml  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # NVMLError: no driver
-        return None
-    try:
-        driver = pynvml.nvmlSystemGetDriverVersion()
-        gpus = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
-            gpus.append(
-                Gpu(
-                    index,
-                    str(pynvml.nvmlDeviceGetName(handle)),
-                    int(memory.total) // 2**20,
-                    int(memory.free) // 2**20,
-                    f"{major}.{minor}",
-                    str(driver),
-                )
-            )
-        return gpus
-    finally:
-        pynvml.nvmlShutdown()
-
-
 def _docker() -> dict[str, Any]:
     from llmserve.runtimes import docker
 
@@ -131,12 +56,20 @@ def _docker() -> dict[str, Any]:
     }
 
 
-def _gpus() -> dict[str, Any]:
-    for source, probe in (("nvidia-smi", gpus_from_nvidia_smi), ("NVML", gpus_from_nvml)):
-        found = probe()
-        if found:
-            return {"count": len(found), "source": source, "devices": [asdict(gpu) for gpu in found]}
-    return {"count": 0, "source": None, "devices": []}
+def _gpus(machine: Machine) -> dict[str, Any]:
+    devices = [asdict(gpu) for gpu in machine.gpus]
+    return {"count": len(devices), "source": machine.gpu_source, "devices": devices}
+
+
+def _machine(machine: Machine) -> dict[str, Any]:
+    from llmserve.defaults import machine_defaults
+
+    data = machine.to_dict()
+    return {
+        "cpu": data["cpu"],
+        "memory": data["memory"],
+        "defaults": [choice.to_dict() for choice in machine_defaults(machine)],
+    }
 
 
 def _vllm() -> dict[str, Any]:
@@ -197,9 +130,11 @@ def model_availability(model: str, revision: str | None, engine: str | None) -> 
 def gather(model: str | None = None, revision: str | None = None, engine: str | None = None) -> Report:
     from llmserve.lifecycle import list_servers
 
+    machine = read_machine()
     return Report(
         docker=_docker(),
-        gpus=_gpus(),
+        gpus=_gpus(machine),
+        machine=_machine(machine),
         vllm=_vllm(),
         disk=_disk(),
         hf_token=_hf_token(),
@@ -231,6 +166,7 @@ def describe(report: Report) -> list[str]:
             )
     else:
         lines.append("gpus:     none found (neither nvidia-smi nor NVML answers): engines run on CPU")
+    lines += _machine_lines(report.machine)
     vllm = report.vllm
     if vllm["found"]:
         script = (
@@ -262,3 +198,20 @@ def describe_model(finding: dict[str, Any]) -> str:
         f"model:    {finding['model']}: {where} {finding['location']}, config.json read, "
         f"{len(finding['weight_files'])} weight file(s), {size:.2f} GiB{gated}"
     )
+
+
+def _machine_lines(machine: dict[str, Any]) -> list[str]:
+    if not machine:
+        return []
+    cpu, memory = machine["cpu"], machine["memory"]
+    bf16 = ", ".join(cpu["flags"]) if cpu["flags"] else "no bfloat16 instructions"
+    lines = [
+        f"cpu:      {cpu['model']}, {cpu['usable_cores']} usable core(s), {bf16}",
+        f"memory:   {memory['available_bytes'] / 2**30:.1f} of "
+        f"{memory['total_bytes'] / 2**30:.1f} GiB available",
+    ]
+    for choice in machine["defaults"]:
+        lines.append(
+            f"default:  {choice['engine']}: {choice['field']} {choice['value']} ({choice['reason']})"
+        )
+    return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import signal
 import time
@@ -47,11 +48,18 @@ class LaunchOptions:
 
 
 def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
-    """Render the spec, for the vLLM actually installed when it runs as a local process.
+    """Render the spec for the engine version that will run and the machine it runs on.
 
-    With a console (a dry run), a missing vLLM gives a warning and the portable command.
+    Values that version would refuse are refused here (SpecError); what the user left unset gets the
+    defaults this machine needs (listed in the plan). With a console (a dry run), a missing vLLM
+    gives a warning and the portable command.
     """
+    from llmserve.defaults import choose, is_cpu_engine, local_weight_bytes
+    from llmserve.engines import accepted
+    from llmserve.machine import read_machine
+
     installation = None
+    warning = None
     if spec.engine == "vllm" and spec.effective_runtime == "process":
         from llmserve.engines.vllm_discovery import find_vllm
 
@@ -60,8 +68,22 @@ def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
         except LlmserveError as missing:
             if console is None or spec.vllm.python:
                 raise
-            console.warn(f"{missing.message.split(';')[0]}; showing the portable command")
-    return engines.render(spec, installation)
+            warning = f"{missing.message.split(';')[0]}; showing the portable command"
+    accepted.check(spec, installation)  # bad input is refused first, in one line
+    if warning is not None and console is not None:
+        console.warn(warning)
+    cpu_engine = is_cpu_engine(spec, installation is not None and installation.is_cpu_build)
+    chosen = choose(
+        spec, read_machine(gpus=not cpu_engine), cpu_engine=cpu_engine, weight_bytes=local_weight_bytes(spec)
+    )
+    plan = engines.render(chosen.spec, installation)
+    return dataclasses.replace(plan, defaults=tuple(choice.to_dict() for choice in chosen.choices))
+
+
+def announce_defaults(plan: LaunchPlan, console: Console) -> None:
+    """One line per default chosen for this machine, with its reason."""
+    for choice in plan.defaults:
+        console.info(f"default {choice['field']} {choice['value']}: {choice['reason']}")
 
 
 @contextlib.contextmanager
@@ -294,4 +316,6 @@ def serve(spec: ServeSpec, options: LaunchOptions, console: Console) -> int:
         from llmserve import availability
 
         availability.check(spec)
-    return launch(plan_for(spec), options, console)
+    plan = plan_for(spec)
+    announce_defaults(plan, console)
+    return launch(plan, options, console)

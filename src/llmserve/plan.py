@@ -74,6 +74,8 @@ class LaunchPlan:
     engine_version: str | None = None
     secret_env: frozenset[str] = frozenset()
     api_key_env: str | None = None
+    # Defaults chosen for this machine: {"engine", "field", "value", "reason"} each.
+    defaults: tuple[Mapping[str, str], ...] = ()
 
     @property
     def runtime(self) -> str:
@@ -137,6 +139,7 @@ class LaunchPlan:
             "port": self.port,
             "command": self.shell_line(),
             "launch": launch,
+            "defaults": [dict(choice) for choice in self.defaults],
         }
 
 

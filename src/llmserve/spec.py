@@ -55,22 +55,6 @@ TGI_QUANTIZATIONS: tuple[str, ...] = (
     "bitsandbytes-fp4",
     "fp8",
 )
-VLLM_QUANTIZATIONS: tuple[str, ...] = (
-    "awq",
-    "awq_marlin",
-    "bitsandbytes",
-    "compressed-tensors",
-    "experts_int8",
-    "fbgemm_fp8",
-    "fp8",
-    "gguf",
-    "gptq",
-    "gptq_marlin",
-    "marlin",
-    "modelopt",
-    "mxfp4",
-    "torchao",
-)
 
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
@@ -371,11 +355,8 @@ class ServeSpec(_Strict):
             )
 
     def _vllm_rules(self) -> None:
-        if self.quantization is not None and self.quantization not in VLLM_QUANTIZATIONS:
-            raise _field_error(
-                "quantization",
-                f"{self.quantization!r} is not a vLLM method; use one of {_one_of(VLLM_QUANTIZATIONS)}",
-            )
+        # Quantization methods and model implementations depend on the vLLM version that will run:
+        # llmserve.engines.accepted checks them once that version is known.
         for field_name in (
             "max_input_tokens",
             "max_batch_prefill_tokens",

@@ -2,63 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import sys
-import types
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from llmserve import doctor
+from llmserve.machine import Gpu
 
 H200 = Path(__file__).parents[1] / "fixtures" / "nvidia-h200"
-EXPECTED = doctor.Gpu(0, "NVIDIA H200", 143771, 143156, "9.0", "580.159.04")
-
-
-def test_parse_recorded_nvidia_smi_query() -> None:
-    assert doctor.parse_nvidia_smi((H200 / "nvidia-smi-query-noheader.csv").read_text()) == [EXPECTED]
-
-
-def test_nvidia_smi_on_path_is_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tool = tmp_path / "nvidia-smi"
-    tool.write_text(f"#!/bin/sh\nexec /bin/cat {H200 / 'nvidia-smi-query-noheader.csv'}\n")
-    tool.chmod(0o755)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert doctor.gpus_from_nvidia_smi() == [EXPECTED]
-
-
-def test_no_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert doctor.gpus_from_nvidia_smi() is None
-
-
-def fake_pynvml(recorded: dict[str, Any]) -> types.ModuleType:
-    """A pynvml that answers what NVML answered on the H200 machine."""
-    module = types.ModuleType("pynvml")
-    memory = types.SimpleNamespace(total=recorded["total"], free=recorded["free"])
-    module.nvmlInit = lambda: None  # type: ignore[attr-defined]
-    module.nvmlShutdown = lambda: None  # type: ignore[attr-defined]
-    module.nvmlSystemGetDriverVersion = lambda: recorded["driver"]  # type: ignore[attr-defined]
-    module.nvmlDeviceGetCount = lambda: recorded["count"]  # type: ignore[attr-defined]
-    module.nvmlDeviceGetHandleByIndex = lambda index: index  # type: ignore[attr-defined]
-    module.nvmlDeviceGetName = lambda handle: recorded["name"]  # type: ignore[attr-defined]
-    module.nvmlDeviceGetMemoryInfo = lambda handle: memory  # type: ignore[attr-defined]
-    module.nvmlDeviceGetCudaComputeCapability = lambda handle: tuple(recorded["cc"])  # type: ignore[attr-defined]
-    return module
-
-
-def test_nvml_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    recorded = json.loads((H200 / "nvml.json").read_text())
-    monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(recorded))
-    (gpu,) = doctor.gpus_from_nvml() or []
-    assert (gpu.name, gpu.memory_total_mib, gpu.compute_capability, gpu.driver) == (
-        "NVIDIA H200",
-        143771,
-        "9.0",
-        "580.159.04",
-    )
+EXPECTED = Gpu(0, "NVIDIA H200", 143771, 143156, "9.0", "580.159.04")
 
 
 @pytest.mark.parametrize(

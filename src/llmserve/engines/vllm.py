@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -29,6 +30,9 @@ API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 
 # `--task` was deprecated in 0.10.1 and removed in 0.13.0 (an argparse error there).
 TASK_FLAG_DEPRECATED_IN = (0, 10, 1)
+# The vllm/vllm-openai image's entry point: `vllm serve` (model positional) from 0.11.1; before, the
+# API server module, which takes the model as `--model` only.
+IMAGE_ENTRY_SERVE_SINCE = (0, 11, 1)
 
 TRAITS = EngineTraits(
     name="vllm",
@@ -102,6 +106,7 @@ class VllmInstallation:
     distribution: str
     launcher: Literal["script", "module"]
     script: str | None = None
+    package_dir: str | None = None  # the `vllm` package's directory, to read its own definitions
 
     @property
     def is_cpu_build(self) -> bool:
@@ -182,7 +187,16 @@ def serve_flags(spec: ServeSpec, version: str | None) -> list[str]:
 
 
 def _lora_module(adapter: str) -> str:
-    return adapter if "=" in adapter else f"{adapter}={adapter}"
+    """`name=path`, or vLLM's JSON form where its `name=path` parsing would break on the value.
+
+    vLLM reads an entry holding `=` and no `,` as `name=path` (older versions crash on a second `=`),
+    anything else as JSON; an entry starting with `-` would be taken for an option.
+    """
+    name, _, path = adapter.partition("=")
+    path = path or name
+    if "=" in path or "," in adapter or adapter.startswith("-"):
+        return json.dumps({"name": name, "path": path})
+    return f"{name}={path}"
 
 
 def _add_api_key(spec: ServeSpec, env: dict[str, str], secrets: set[str]) -> None:
@@ -201,13 +215,17 @@ def _render_container(spec: ServeSpec) -> LaunchPlan:
     version = spec.vllm.version or image_version(image)
     mount, model_path = local_model_mount(spec)
     served_name = spec.served_model_name or spec.model
-    # The image's entry command is `vllm serve` (since 0.11.1): arguments start at the model.
-    command = [model_path, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
+    parsed = parse_version(version) if version else None
+    # The image's entry point takes the model positionally from 0.11.1, as `--model` before.
+    command = [model_path] if parsed is None or parsed >= IMAGE_ENTRY_SERVE_SINCE else ["--model", model_path]
+    command += ["--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
     if spec.is_local_model and not spec.served_model_name:
         # Clients name the model as the user did, not by its path inside the container.
         command += ["--served-model-name", served_name]
     command += serve_flags(spec, version)
     env, secrets = engine_env(spec)
+    if spec.gpus == "none":  # the CPU image
+        env.setdefault(CPU_KVCACHE_ENV, str(spec.vllm.cpu_kvcache_space or DEFAULT_CPU_KVCACHE_GIB))
     _add_api_key(spec, env, secrets)
     mounts = [] if spec.volume == NO_VOLUME else [Mount(spec.volume, CONTAINER_HF_CACHE)]
     if mount is not None:

@@ -19,7 +19,9 @@ PROBE_TIMEOUT_SECONDS = 30
 # Runs in the candidate interpreter. importlib.metadata and find_spec do not import torch.
 _PROBE = """
 import importlib.metadata as metadata, importlib.util as util, json
-found = {"module": util.find_spec("vllm") is not None, "distribution": None, "version": None}
+spec = util.find_spec("vllm")
+found = {"module": spec is not None, "distribution": None, "version": None,
+         "package_dir": list(spec.submodule_search_locations or [None])[0] if spec else None}
 for name in DISTRIBUTIONS:
     try:
         found["version"] = metadata.version(name)
@@ -89,6 +91,7 @@ def _installation(python: str, script: str | None) -> VllmInstallation | None:
         distribution=distribution,
         launcher="script" if script_works else "module",
         script=script if script_works else None,
+        package_dir=str(found["package_dir"]) if found.get("package_dir") else None,
     )
 
 
