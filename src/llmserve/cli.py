@@ -591,7 +591,8 @@ def doctor(
     revision: Revision = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Report Docker, GPUs, vLLM, disk, HF token, servers; with --model, whether the model can be had."""
+    """Report Docker, GPUs, vLLM, disk, HF token, servers; with --model, whether the model can be had
+    and whether it fits (exit 11 when it does not)."""
     from llmserve.console import Console
     from llmserve.doctor import describe, gather
     from llmserve.errors import EnvironmentMissing
@@ -611,6 +612,10 @@ def doctor(
         raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
     if report.model is not None and not report.model["available"]:
         raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
+    if report.model is not None and (report.model.get("fit") or {}).get("refusal"):
+        from llmserve.fit import DoesNotFit
+
+        raise DoesNotFit(report.model["fit"]["refusal"])
 
 
 def main() -> None:

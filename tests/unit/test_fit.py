@@ -309,3 +309,16 @@ def test_tp_must_be_a_number_or_auto(tmp_path: Path) -> None:
     result = runner.invoke(app, ["vllm", str(tmp_path), "--tp", "two", "--dry-run"])
     assert result.exit_code == ExitCode.USAGE
     assert "'two' is neither a whole number nor auto" in result.stderr
+
+
+@pytest.mark.usefixtures("no_vllm", "gpu_machine")
+def test_doctor_model_shows_the_arithmetic(tmp_path: Path) -> None:
+    llama = sparse_model("llama-3.1-70b-instruct", tmp_path)
+    result = runner.invoke(app, ["doctor", "--model", str(llama)])
+    assert result.exit_code == ExitCode.DOES_NOT_FIT
+    assert re.search(r"^fit: +weights per GPU +131\.42 GiB", result.stdout, re.M)
+    assert "fit:      fix: --tp 2 (2 such GPUs; 1 visible) or -q fp8" in result.stdout
+    qwen = sparse_model("qwen2.5-1.5b-instruct", tmp_path)
+    document = json.loads(runner.invoke(app, ["doctor", "--model", str(qwen), "--json"]).stdout)
+    assert document["model"]["fit"]["fits"] is True
+    assert document["model"]["fit"]["kv_bytes_per_token"] == 2 * 28 * 2 * 128 * 2
