@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from llmserve.errors import LlmserveError
-from llmserve.machine import Machine, read_machine
+from llmserve import machine as machine_module
+from llmserve.machine import Machine
 from llmserve.spec import default_hf_cache
 
 
@@ -109,7 +110,7 @@ def _hf_token() -> dict[str, Any]:
 def gather() -> Report:
     from llmserve.lifecycle import list_servers
 
-    machine = read_machine()
+    machine = machine_module.read_machine()
     return Report(
         docker=_docker(),
         gpus=_gpus(machine),

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from llmserve import engines, readiness, state
 from llmserve.console import Console
@@ -19,6 +19,10 @@ from llmserve.logstream import LogForwarder
 from llmserve.plan import ContainerLaunch, LaunchPlan
 from llmserve.ports import ensure_port_free
 from llmserve.spec import ServeSpec
+
+if TYPE_CHECKING:
+    from llmserve.defaults import Defaults
+    from llmserve.engines.vllm import VllmInstallation
 
 DEFAULT_READY_TIMEOUT_SECONDS = 1800.0
 DYING_ENGINE_GRACE_SECONDS = 20.0
@@ -53,9 +57,7 @@ def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
     defaults this machine needs (listed in the plan). With a console (a dry run), a missing vLLM
     gives a warning and the portable command.
     """
-    from llmserve.defaults import choose, is_cpu_engine, local_weight_bytes
     from llmserve.engines import accepted
-    from llmserve.machine import read_machine
 
     installation = None
     warning = None
@@ -71,12 +73,19 @@ def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
     accepted.check(spec, installation)  # bad input is refused first, in one line
     if warning is not None and console is not None:
         console.warn(warning)
-    cpu_engine = is_cpu_engine(spec, installation is not None and installation.is_cpu_build)
-    chosen = choose(
-        spec, read_machine(gpus=not cpu_engine), cpu_engine=cpu_engine, weight_bytes=local_weight_bytes(spec)
-    )
+    chosen = machine_defaults(spec, installation)
     plan = engines.render(chosen.spec, installation)
     return dataclasses.replace(plan, defaults=tuple(choice.to_dict() for choice in chosen.choices))
+
+
+def machine_defaults(spec: ServeSpec, installation: VllmInstallation | None) -> Defaults:
+    """The spec with what this machine needs filled in where the user left it unset."""
+    from llmserve.defaults import choose, is_cpu_engine, local_weight_bytes
+    from llmserve.machine import read_machine
+
+    cpu_engine = is_cpu_engine(spec, installation is not None and installation.is_cpu_build)
+    machine = read_machine(gpus=not cpu_engine)
+    return choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=local_weight_bytes(spec))
 
 
 def announce_defaults(plan: LaunchPlan, console: Console) -> None:
