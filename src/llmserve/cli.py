@@ -272,14 +272,20 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
 
 
 def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> None:
+    from llmserve.engines import accepted
     from llmserve.engines.vllm_discovery import find_vllm
     from llmserve.explain import explain, table
+    from llmserve.launch import machine_defaults
 
-    try:
-        detected: str | None = find_vllm(spec.vllm.python).version
-    except LlmserveError:
-        detected = None
-    rows = explain(spec, detected)
+    installation = None
+    if spec.engine == "vllm":
+        try:
+            installation = find_vllm(spec.vllm.python)
+        except LlmserveError:
+            installation = None
+    accepted.check(spec, installation)
+    chosen = machine_defaults(spec, installation)
+    rows = explain(spec, installation.version if installation else None, chosen.choices)
     if json_output:
         console.json([row.to_dict() for row in rows])
     else:

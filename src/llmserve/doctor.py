@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmserve import machine as machine_module
 from llmserve.errors import LlmserveError
-from llmserve.machine import Machine, read_machine
+from llmserve.machine import Machine
 from llmserve.spec import default_hf_cache
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ def model_fit(spec: ServeSpec, facts: ModelFacts) -> dict[str, Any] | None:
 def gather(model: str | None = None, revision: str | None = None, engine: str | None = None) -> Report:
     from llmserve.lifecycle import list_servers
 
-    machine = read_machine()
+    machine = machine_module.read_machine()
     return Report(
         docker=_docker(),
         gpus=_gpus(machine),

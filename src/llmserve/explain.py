@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from llmserve.defaults import Choice
 from llmserve.engines.vllm import TASK_FLAG_DEPRECATED_IN, parse_version
 from llmserve.plan import MASK
 from llmserve.spec import SECRET_FIELDS, ServeSpec
@@ -53,7 +54,7 @@ def _shown(field: str, value: Any) -> str:
     return str(value)
 
 
-def explain(spec: ServeSpec, vllm_version: str | None) -> list[Row]:
+def explain(spec: ServeSpec, vllm_version: str | None, defaults: tuple[Choice, ...] = ()) -> list[Row]:
     rows = []
     for field, value in _set_fields(spec).items():
         mapping = MAPPINGS_BY_FIELD.get(field)
@@ -73,6 +74,10 @@ def explain(spec: ServeSpec, vllm_version: str | None) -> list[Row]:
             "--task generate before 0.10.1, an error from 0.13; unknown: the portable form",
         )
     )
+    for choice in defaults:  # what this machine needs, where the spec left it unset
+        tgi = choice.value if choice.engine == "tgi" else "-"
+        vllm = choice.value if choice.engine == "vllm" else "-"
+        rows.append(Row(choice.field, choice.value, tgi, vllm, "default", choice.reason))
     return rows
 
 

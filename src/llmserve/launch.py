@@ -21,9 +21,10 @@ from llmserve.ports import ensure_port_free
 from llmserve.spec import ServeSpec
 
 if TYPE_CHECKING:
-    from llmserve.defaults import Choice
+    from llmserve.defaults import Choice, Defaults
     from llmserve.engines.vllm import VllmInstallation
     from llmserve.fit import Autos, Estimate
+    from llmserve.machine import Machine
     from llmserve.modelfacts import ModelFacts
 
 DEFAULT_READY_TIMEOUT_SECONDS = 1800.0
@@ -98,9 +99,8 @@ def settle(
     autos: Autos | None = None,
 ) -> Settled:
     from llmserve import fit
-    from llmserve.defaults import choose, is_cpu_engine, local_weight_bytes
+    from llmserve.defaults import choose, local_weight_bytes
     from llmserve.engines import accepted
-    from llmserve.machine import read_machine
 
     installation = None
     warning = None
@@ -114,8 +114,7 @@ def settle(
                 raise
             warning = missing.message.split(";")[0]
     accepted.check(spec, installation)  # bad input is refused first, in one line
-    cpu_engine = is_cpu_engine(spec, installation is not None and installation.is_cpu_build)
-    machine = read_machine(gpus=not cpu_engine)
+    machine, cpu_engine = this_machine(spec, installation)
     known = facts.weight_bytes if facts is not None else 0
     weight_bytes = known or local_weight_bytes(spec)
     chosen = choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=weight_bytes)
@@ -146,6 +145,23 @@ def model_facts(spec: ServeSpec, *, preflight: bool, autos: Autos | None) -> Mod
     from llmserve import availability
 
     return availability.check(spec)
+
+
+def machine_defaults(spec: ServeSpec, installation: VllmInstallation | None) -> Defaults:
+    """The spec with what this machine needs filled in where the user left it unset."""
+    from llmserve.defaults import choose, local_weight_bytes
+
+    machine, cpu_engine = this_machine(spec, installation)
+    return choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=local_weight_bytes(spec))
+
+
+def this_machine(spec: ServeSpec, installation: VllmInstallation | None) -> tuple[Machine, bool]:
+    """This machine, and whether the engine will compute on its CPU (then its GPUs are not probed)."""
+    from llmserve.defaults import is_cpu_engine
+    from llmserve.machine import read_machine
+
+    cpu_engine = is_cpu_engine(spec, installation is not None and installation.is_cpu_build)
+    return read_machine(gpus=not cpu_engine), cpu_engine
 
 
 def announce_defaults(plan: LaunchPlan, console: Console) -> None:

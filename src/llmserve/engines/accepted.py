@@ -58,7 +58,7 @@ def table_values(version: str) -> VllmValues | None:
     below = [values for row_version, values in rows if row_version <= parsed]
     found = below[-1] if below else rows[0][1]
     return VllmValues(
-        version,
+        version.removeprefix("v"),
         f"table for {found.version}",
         found.quantizations,
         found.deprecated_quantizations,

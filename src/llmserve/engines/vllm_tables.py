@@ -213,91 +213,91 @@ VLLM_VALUES: dict[str, tuple[str, str, str]] = {
     ),
     "0.24.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc mxfp4 "
-        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc "
+        "mxfp4 gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
         "fp8_per_channel int8_per_channel_weight_only mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.25.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc mxfp4 "
-        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc "
+        "mxfp4 gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
         "fp8_per_channel int8_per_channel_weight_only mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.26.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc mxfp4 "
-        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc "
+        "mxfp4 gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
         "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.27.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc mxfp4 "
-        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors bitsandbytes experts_int8 quark moe_wna16 torchao inc "
+        "mxfp4 gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
         "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.28.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors experts_int8 quark moe_wna16 torchao inc mxfp4 gpt_oss_mxfp4 "
-        "deepseek_v4_fp8 online fp8_per_tensor fp8_per_block fp8_per_channel "
-        "int8_per_channel_weight_only nvfp4_per_token mxfp8",
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors experts_int8 quark moe_wna16 torchao inc mxfp4 "
+        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.29.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors experts_int8 quark moe_wna16 torchao inc mxfp4 gpt_oss_mxfp4 "
-        "deepseek_v4_fp8 online fp8_per_tensor fp8_per_block fp8_per_channel "
-        "int8_per_channel_weight_only nvfp4_per_token mxfp8",
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors experts_int8 quark moe_wna16 torchao inc mxfp4 "
+        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.30.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors experts_int8 quark moe_wna16 torchao inc mxfp4 gpt_oss_mxfp4 "
-        "deepseek_v4_fp8 online fp8_per_tensor fp8_per_block fp8_per_channel "
-        "int8_per_channel_weight_only nvfp4_per_token mxfp8",
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors experts_int8 quark moe_wna16 torchao inc mxfp4 "
+        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.31.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors experts_int8 quark moe_wna16 torchao inc mxfp4 gpt_oss_mxfp4 "
-        "deepseek_v4_fp8 online fp8_per_tensor fp8_per_block fp8_per_channel "
-        "int8_per_channel_weight_only nvfp4_per_token mxfp8",
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors experts_int8 quark moe_wna16 torchao inc mxfp4 "
+        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.32.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors experts_int8 quark moe_wna16 torchao inc mxfp4 gpt_oss_mxfp4 "
-        "deepseek_v4_fp8 online fp8_per_tensor fp8_per_block fp8_per_channel "
-        "int8_per_channel_weight_only nvfp4_per_token mxfp8",
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors experts_int8 quark moe_wna16 torchao inc mxfp4 "
+        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
     "0.33.0": (
         "awq auto_awq fp8 fbgemm_fp8 fp_quant modelopt modelopt_fp4 modelopt_mxfp8 "
-        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming compressed- "
-        "tensors experts_int8 quark moe_wna16 torchao inc mxfp4 gpt_oss_mxfp4 "
-        "deepseek_v4_fp8 online fp8_per_tensor fp8_per_block fp8_per_channel "
-        "int8_per_channel_weight_only nvfp4_per_token mxfp8",
+        "modelopt_mixed auto_gptq gptq gptq_marlin awq_marlin humming "
+        "compressed-tensors experts_int8 quark moe_wna16 torchao inc mxfp4 "
+        "gpt_oss_mxfp4 deepseek_v4_fp8 online fp8_per_tensor fp8_per_block "
+        "fp8_per_channel int8_per_channel_weight_only nvfp4_per_token mxfp8",
         "fbgemm_fp8 fp_quant",
         "auto vllm transformers terratorch",
     ),
