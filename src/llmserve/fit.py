@@ -43,7 +43,6 @@ LOAD_TIME_QUANTIZATION_BYTES = {
     "bitsandbytes-nf4": 0.5,
     "bitsandbytes-fp4": 0.5,
 }
-FOUR_BIT_BYTES = 0.5
 # Where vLLM finds the model's longest context (config keys, the smallest wins), and the RoPE types
 # whose max_position_embeddings is already scaled.
 MAX_LENGTH_KEYS = (
@@ -80,9 +79,6 @@ SAMPLER_FLOAT32_COPIES = 2
 FLOAT32_BYTES = 4
 GPU_RUNTIME_BYTES = 1 * GIB
 CUDA_GRAPH_BYTES = GIB // 2
-# vLLM's CPU engine: three processes (API server, engine core, worker) that each import torch; the
-# same reserve the CPU defaults leave (llmserve.defaults.CPU_RUNTIME_RESERVE_BYTES).
-CPU_RUNTIME_BYTES = 3 * GIB
 MAX_TENSOR_PARALLEL = 64
 
 
@@ -118,6 +114,7 @@ class Architecture:
     max_length: int  # the context the model is made for, as vLLM derives it
     checkpoint_dtype: str | None
     prequantized: str | None  # the checkpoint's own quantization method
+    kv_latent_size: int = 0  # multi-head latent attention (DeepSeek): one latent vector per token and layer
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], model: str) -> Architecture:
@@ -167,6 +164,9 @@ class Architecture:
             prequantized=str(quantization.get("quant_method", "quantized"))
             if isinstance(quantization, Mapping)
             else None,
+            kv_latent_size=number("kv_lora_rank", default=0) + number("qk_rope_head_dim", default=0)
+            if text.get("kv_lora_rank")
+            else 0,
         )
 
     @property
@@ -188,6 +188,17 @@ class Architecture:
             mlp = matrices * self.hidden_size * self.intermediate_size
         norms = 2 * self.hidden_size
         return self.layers * (attention + mlp + norms) + self.hidden_size + self.embedding_parameters
+
+    def kv_cache_values_per_token(self, tensor_parallel_size: int) -> tuple[int, str]:
+        """Values the KV cache holds per token on each GPU, and how they are counted (vLLM's specs:
+        K and V for each KV head; for latent attention one latent vector, on every GPU whole)."""
+        if self.kv_latent_size:
+            return self.layers * self.kv_latent_size, f"{self.layers} layers x latent {self.kv_latent_size}"
+        heads = self.kv_heads_per_gpu(tensor_parallel_size)
+        return (
+            2 * self.layers * heads * self.head_dim,
+            f"2 x {self.layers} layers x {heads} KV heads x {self.head_dim}",
+        )
 
     def kv_heads_per_gpu(self, tensor_parallel_size: int) -> int:
         """As vLLM splits them: at least one per GPU (replicated when there are fewer than GPUs)."""
@@ -411,7 +422,9 @@ class _Memory:
 
 
 def _cpu_memory(request: Request, capacity: Capacity, weights: int, weights_how: str) -> _Memory:
-    overhead = CPU_RUNTIME_BYTES
+    from llmserve.defaults import CPU_RUNTIME_RESERVE_BYTES
+
+    overhead = CPU_RUNTIME_RESERVE_BYTES  # the engine's three processes, as the CPU defaults reckon them
     kv_space = request.cpu_kvcache_bytes
     if kv_space is None:  # vLLM sizes it: memory x gpu_memory_utilization, less what the worker holds
         utilization = request.gpu_memory_utilization or VLLM_GPU_UTILIZATION
@@ -493,7 +506,8 @@ def estimate(
     per_gpu = "" if request.cpu_engine else " per GPU"
     block = CPU_BLOCK_SIZE if request.cpu_engine else GPU_BLOCK_SIZE
     kv_bytes = kv_dtype_bytes(request, dtype)
-    per_token = int(2 * arch.layers * arch.kv_heads_per_gpu(tp) * arch.head_dim * kv_bytes)
+    values, values_how = arch.kv_cache_values_per_token(tp)
+    per_token = int(values * kv_bytes)
     block_bytes = per_token * block
     length = request.max_model_len or arch.max_length
     kv_needed = math.ceil(length / block) * block_bytes
@@ -515,8 +529,7 @@ def estimate(
         Line(
             "KV cache per token",
             per_token,
-            f"2 x {arch.layers} layers x {arch.kv_heads_per_gpu(tp)} KV heads x {arch.head_dim} x "
-            f"{kv_bytes:g} bytes{per_gpu}",
+            f"{values_how} x {kv_bytes:g} bytes{per_gpu}",
         ),
         Line("KV cache needed", kv_needed, f"{length} tokens (max_model_len) in blocks of {block}"),
         Line("KV cache budget", budget, f"{tokens} tokens; the longest context that fits: {longest}"),

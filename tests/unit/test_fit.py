@@ -322,3 +322,17 @@ def test_doctor_model_shows_the_arithmetic(tmp_path: Path) -> None:
     document = json.loads(runner.invoke(app, ["doctor", "--model", str(qwen), "--json"]).stdout)
     assert document["model"]["fit"]["fits"] is True
     assert document["model"]["fit"]["kv_bytes_per_token"] == 2 * 28 * 2 * 128 * 2
+
+
+def test_latent_attention_keeps_one_latent_vector_per_token_and_layer() -> None:
+    """DeepSeek-V2-Lite's attention (kv_lora_rank 512, qk_rope_head_dim 64, 27 layers): vLLM's MLA
+    spec stores kv_lora_rank + qk_rope_head_dim values per token and layer, no V, whole on every GPU."""
+    config = {"model_type": "deepseek_v2", "num_hidden_layers": 27, "hidden_size": 2048,
+              "num_attention_heads": 16, "num_key_value_heads": 16, "kv_lora_rank": 512,
+              "qk_rope_head_dim": 64, "vocab_size": 102400, "max_position_embeddings": 163840}  # fmt: skip
+    arch = fit.Architecture.from_config(config, "m")
+    assert (
+        arch.kv_cache_values_per_token(1)
+        == arch.kv_cache_values_per_token(4)
+        == (27 * 576, "27 layers x latent 576")
+    )
