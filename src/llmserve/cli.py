@@ -15,7 +15,7 @@ import typer
 
 from llmserve import __version__
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
-from llmserve.options import OPTION_FIELDS
+from llmserve.options import DEPLOY_OPTION_FIELDS, OPTION_FIELDS
 
 if TYPE_CHECKING:
     from llmserve.console import Console
@@ -147,6 +147,30 @@ NoPreflight = Annotated[
     bool,
     typer.Option("--no-preflight", help="Start the engine without checking that it can have the model."),
 ]
+RenderTarget = Annotated[
+    str | None,
+    typer.Option(
+        "--render", metavar="k8s|compose", help="Print Kubernetes objects or a Compose file; start nothing."
+    ),
+]
+RenderOutput = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="With a render: write here (FILE.yaml: one file; DIR: one file per object)."
+    ),
+]
+Namespace = Annotated[str | None, typer.Option(help="Kubernetes namespace [default: kubectl's].")]
+Replicas = Annotated[int | None, typer.Option(help="Serving copies [default: 1].")]
+Nodes = Annotated[int | None, typer.Option(help="Nodes per copy; > 1 runs vLLM across nodes [default: 1].")]
+DeployName = Annotated[
+    str | None, typer.Option("--name", help="Name of the objects [default: engine-model].")
+]
+ServiceType = Annotated[
+    str | None, typer.Option(help="ClusterIP, NodePort or LoadBalancer [default: ClusterIP].")
+]
+StartupBudget = Annotated[
+    int | None, typer.Option(help="Seconds a pod may take to start before it is restarted [default: 1800].")
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -202,7 +226,7 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
 def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     """Spec data from the options the user gave (None means: not given)."""
     data: dict[str, Any] = {}
-    for option, dotted in OPTION_FIELDS.items():
+    for option, dotted in {**OPTION_FIELDS, **DEPLOY_OPTION_FIELDS}.items():
         if options.get(option) is not None:
             _set(data, dotted, options[option])
     for pair in options.get("env") or []:
@@ -244,6 +268,11 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     autos = Autos.take(data)
     spec = build_spec(data, base_dir=base_dir)
     console = Console()
+    if options.get("render"):
+        from llmserve.deploy.targets import render_target
+
+        render_target(spec, options["render"], options.get("output"), console)
+        return
     if options.get("explain"):
         _explain(spec, console, json_output=options["json_output"])
         return
@@ -308,6 +337,8 @@ def tgi(
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
     no_preflight: NoPreflight = False,
+    render: RenderTarget = None, output: RenderOutput = None,
+    namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
 ) -> None:  # fmt: skip
     """Serve MODEL with TGI in Docker."""
     _serve({"engine": "tgi", "model": model}, locals())
@@ -331,6 +362,8 @@ def vllm(
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
     no_preflight: NoPreflight = False,
+    render: RenderTarget = None, output: RenderOutput = None,
+    namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
 ) -> None:  # fmt: skip
     """Serve MODEL with vLLM (a local process, or Docker with --runtime docker)."""
     _serve({"engine": "vllm", "model": model}, locals())
@@ -359,6 +392,8 @@ def run(
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
     no_preflight: NoPreflight = False,
+    render: RenderTarget = None, output: RenderOutput = None,
+    namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
 
@@ -384,6 +419,54 @@ def _spec_file_for(spec_file: Path, engine: str | None, lenient: bool) -> dict[s
     for note in notes:
         console.warn(note)
     return data
+
+
+render_app = typer.Typer(
+    help="Render a spec as Kubernetes objects or a Compose file instead of running it.",
+    no_args_is_help=True,
+)
+app.add_typer(render_app, name="render")
+
+
+def _render_command(
+    target: str, spec_file: Path, engine: str | None, lenient: bool, options: dict[str, Any]
+) -> None:
+    base = _spec_file_for(spec_file, engine, lenient)
+    _serve(base, {**options, "render": target}, base_dir=spec_file.resolve().parent)
+
+
+SpecFileArg = Annotated[Path, typer.Argument(metavar="SPEC_FILE", help="A .yaml or .toml spec file.")]
+
+
+@render_app.command("k8s")
+@reports_errors
+def render_k8s(
+    spec_file: SpecFileArg,
+    engine_args: EngineArgs = None,
+    output: RenderOutput = None,
+    namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    deploy_name: DeployName = None, service_type: ServiceType = None, startup_budget: StartupBudget = None,
+    engine: EngineOpt = None, lenient: Lenient = False,
+    image: Image = None, port: Port = None, gpus: Gpus = None, tensor_parallel_size: TensorParallel = None,
+    max_model_len: MaxModelLen = None,
+) -> None:  # fmt: skip
+    """Kubernetes objects: a Deployment (or a LeaderWorkerSet across nodes), a Service, a cache claim."""
+    _render_command("k8s", spec_file, engine, lenient, locals())
+
+
+@render_app.command("compose")
+@reports_errors
+def render_compose(
+    spec_file: SpecFileArg,
+    engine_args: EngineArgs = None,
+    output: RenderOutput = None,
+    deploy_name: DeployName = None, startup_budget: StartupBudget = None,
+    engine: EngineOpt = None, lenient: Lenient = False,
+    image: Image = None, host: Host = None, port: Port = None, gpus: Gpus = None,
+    tensor_parallel_size: TensorParallel = None, max_model_len: MaxModelLen = None,
+) -> None:  # fmt: skip
+    """A Compose file with one service: the engine's container, its GPUs, cache, health check."""
+    _render_command("compose", spec_file, engine, lenient, locals())
 
 
 @app.command("explain")

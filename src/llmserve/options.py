@@ -20,6 +20,13 @@ OPTION_FIELDS: dict[str, str] = {
     "cpu_kvcache_space": "vllm.cpu_kvcache_space",
 }  # fmt: skip
 
+# Options of `render` (and of the serve commands with --render) that set the spec's deploy section.
+DEPLOY_OPTION_FIELDS: dict[str, str] = {
+    "namespace": "deploy.namespace", "replicas": "deploy.replicas", "nodes": "deploy.nodes",
+    "deploy_name": "deploy.name", "service_type": "deploy.service_type",
+    "startup_budget": "deploy.startup_budget",
+}  # fmt: skip
+
 SECRET_REFERENCE_OPTIONS = {"api_key": "--api-key-file", "hf_token": "--hf-token-file"}
 
 

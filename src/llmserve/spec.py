@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from llmserve.deploy.settings import DeployOptions, check_engine_fits
 from llmserve.errors import SpecError
 
 Engine = Literal["tgi", "vllm"]
@@ -170,6 +171,9 @@ class ServeSpec(_Strict):
     )
     tgi: TgiOptions = Field(default_factory=TgiOptions)
     vllm: VllmOptions = Field(default_factory=VllmOptions)
+    deploy: DeployOptions = Field(
+        default_factory=DeployOptions, description="How `llmserve render` lays it out (Kubernetes, Compose)."
+    )
 
     @field_validator("api_key", "hf_token", mode="before")
     @classmethod
@@ -291,6 +295,9 @@ class ServeSpec(_Strict):
             self._tgi_rules()
         else:
             self._vllm_rules()
+        unfit = check_engine_fits(self.deploy, self.engine, self.gpus)
+        if unfit:
+            raise _field_error("deploy.nodes", unfit)
         return self
 
     def _tgi_rules(self) -> None:

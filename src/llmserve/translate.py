@@ -97,6 +97,13 @@ FIELD_MAPPINGS: tuple[FieldMapping, ...] = (
         "vllm.enforce_eager", "--cuda-graphs 0", "--enforce-eager", "approximate", "both skip CUDA graphs"
     ),
     FieldMapping("vllm.cpu_kvcache_space", "-", "VLLM_CPU_KVCACHE_SPACE", "vllm only"),
+    FieldMapping(
+        "deploy",
+        "llmserve render k8s|compose",
+        "llmserve render k8s|compose",
+        "approximate",
+        "TGI has no multi-node mode (deploy.nodes > 1)",
+    ),
 )
 MAPPINGS_BY_FIELD = {mapping.field: mapping for mapping in FIELD_MAPPINGS}
 

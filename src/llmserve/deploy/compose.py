@@ -1,0 +1,106 @@
+"""A Compose file for a spec: the engine's container as one service, on this host.
+
+Pure: spec in, the Compose document out. Secrets come from the environment docker-compose runs in,
+or from an env_file; no value is ever written into the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmserve.deploy.settings import PROBE_PERIOD_SECONDS
+from llmserve.deploy.workload import DRAIN_SECONDS, HEALTH_PATH, PRE_STOP_SECONDS, Workload, workload
+from llmserve.plan import LABEL_PREFIX
+from llmserve.spec import ServeSpec
+
+Document = dict[str, Any]
+HEALTHCHECK_TIMEOUT_SECONDS = 5
+HEALTHCHECK_RETRIES = 3
+
+
+def compose_escape(value: str) -> str:
+    """Compose interpolates $VAR everywhere; $$ stands for a literal $."""
+    return value.replace("$", "$$")
+
+
+def render(spec: ServeSpec) -> Document:
+    work = workload(spec)
+    container = work.container
+    service: Document = {
+        "image": container.image,
+        "command": [compose_escape(argument) for argument in container.command],
+        "ports": [f"{_host(spec.host)}:{spec.effective_port}:{container.container_port}"],
+    }
+    environment = [f"{key}={compose_escape(value)}" for key, value in work.env.items()]
+    if work.options.env_file:
+        service["env_file"] = [work.options.env_file]
+    else:
+        environment += [_from_environment(work, secret.env) for secret in work.secrets]
+    if environment:
+        service["environment"] = environment
+    if container.mounts:
+        service["volumes"] = [compose_escape(mount.docker_flag()) for mount in container.mounts]
+    service["shm_size"] = work.shm_size
+    devices = _gpu_devices(spec.gpus)
+    if devices:
+        service["deploy"] = {"resources": {"reservations": {"devices": devices}}}
+    service["healthcheck"] = _healthcheck(work)
+    service["restart"] = "unless-stopped"
+    service["stop_grace_period"] = f"{PRE_STOP_SECONDS + DRAIN_SECONDS}s"
+    service["cap_drop"] = ["ALL"]
+    if work.needs_low_port:  # TGI listens on port 80
+        service["cap_add"] = ["NET_BIND_SERVICE"]
+    service["security_opt"] = ["no-new-privileges:true"]
+    service["labels"] = {
+        f"{LABEL_PREFIX}engine": spec.engine,
+        f"{LABEL_PREFIX}model": compose_escape(spec.model),
+        f"{LABEL_PREFIX}served-model-name": compose_escape(work.plan.served_model_name),
+    }
+    return {"services": {work.name: service}}
+
+
+def secret_variables(spec: ServeSpec) -> list[tuple[str, bool]]:
+    """The variables docker-compose reads secrets from, and whether each is required."""
+    work = workload(spec)
+    if work.options.env_file:
+        return []
+    return [(_source(work, secret.env), not secret.optional) for secret in work.secrets]
+
+
+def _source(work: Workload, env: str) -> str:
+    return next(secret.source for secret in work.secrets if secret.env == env)
+
+
+def _from_environment(work: Workload, env: str) -> str:
+    secret = next(item for item in work.secrets if item.env == env)
+    if secret.optional:  # a bare name: passed on when set, absent otherwise
+        return env if secret.source == env else f"{env}=${{{secret.source}:-}}"
+    return f"{env}=${{{secret.source}:?set {secret.source} in the environment or use deploy.env_file}}"
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _gpu_devices(gpus: str) -> list[Document]:
+    if gpus == "none":
+        return []
+    device: Document = {"driver": "nvidia", "capabilities": ["gpu"]}
+    if gpus == "all":
+        device["count"] = "all"
+    else:
+        device["device_ids"] = gpus.split(",")
+    return [device]
+
+
+def _healthcheck(work: Workload) -> Document:
+    # Every engine image has Python; not every one has curl.
+    url = f"http://127.0.0.1:{work.container.container_port}{HEALTH_PATH}"
+    probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout={HEALTHCHECK_TIMEOUT_SECONDS})"
+    return {
+        "test": ["CMD", "python3", "-c", probe],
+        "interval": f"{PROBE_PERIOD_SECONDS}s",
+        "timeout": f"{HEALTHCHECK_TIMEOUT_SECONDS}s",
+        "retries": HEALTHCHECK_RETRIES,
+        "start_period": f"{work.options.startup_budget}s",
+    }

@@ -1,0 +1,71 @@
+"""Rendered objects as YAML text, and writing them where the user asked, atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmserve.errors import SpecError
+
+YAML_SUFFIXES = (".yaml", ".yml")
+_OUR_FILE = re.compile(r"^[0-9]{2}-[a-z]+\.yaml$")
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Block style, no anchors: each object reads on its own."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(document: Any) -> str:
+    return yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False, width=100)
+
+
+def to_yaml_documents(documents: list[dict[str, Any]]) -> str:
+    return "---\n".join(to_yaml(document) for document in documents)
+
+
+def object_file_name(index: int, document: dict[str, Any]) -> str:
+    """`NN-kind.yaml`: `kubectl apply -f DIR` takes files in name order (claim before pods)."""
+    return f"{index:02d}-{str(document['kind']).lower()}.yaml"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text)
+        partial.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise SpecError(f"cannot write {path} ({error.strerror}); choose a writable path with -o") from None
+
+
+def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
+    """One multi-document file when `output` ends in .yaml/.yml, else a directory of one file per object.
+
+    Files an earlier render left in the directory (`NN-kind.yaml`) that this one does not write are
+    removed, so that `kubectl apply -f DIR` never applies a stale object.
+    """
+    if output.suffix.lower() in YAML_SUFFIXES:
+        write_atomically(output, to_yaml_documents(documents))
+        return [output]
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SpecError(f"cannot create directory {output} ({error.strerror}); choose another -o") from None
+    written = []
+    for index, document in enumerate(documents, start=1):
+        path = output / object_file_name(index, document)
+        write_atomically(path, to_yaml(document))
+        written.append(path)
+    for stale in output.iterdir():
+        if _OUR_FILE.match(stale.name) and stale not in written:
+            stale.unlink()
+    return written

@@ -1,0 +1,50 @@
+"""`llmserve render`: a spec as Kubernetes objects or a Compose file, printed or written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmserve.console import Console
+from llmserve.deploy import compose, k8s
+from llmserve.deploy.documents import to_yaml, to_yaml_documents, write_atomically, write_objects
+from llmserve.errors import SpecError
+from llmserve.spec import ServeSpec
+
+TARGETS = ("k8s", "compose")
+
+
+def render_target(spec: ServeSpec, target: str, output: Path | None, console: Console) -> None:
+    """Render, then print (stdout) or write (-o); how to provide the secrets goes to stderr."""
+    if target not in TARGETS:
+        raise SpecError(f"--render {target!r} is not a target; use k8s or compose")
+    if target == "k8s":
+        objects = k8s.render(spec)
+        if output is None:
+            console.result(to_yaml_documents(objects).rstrip("\n"))
+        else:
+            for path in write_objects(output, objects):
+                console.info(f"wrote {path}")
+        if spec.deploy.cache is not None and spec.deploy.cache_access_mode == "ReadWriteMany":
+            console.info("the cache claim is ReadWriteMany: its storage class must offer that")
+        console.info("create the Secrets the objects read (values come from your environment):")
+        for line in k8s.secret_commands(spec):
+            console.detail(line)
+        where = output if output is not None else "FILE"
+        console.info(f"then: kubectl apply -f {where}")
+        return
+    document = compose.render(spec)
+    if output is None:
+        console.result(to_yaml(document).rstrip("\n"))
+    else:
+        if output.is_dir():
+            raise SpecError(f"-o {output} is a directory; name the Compose file, e.g. {output}/compose.yaml")
+        write_atomically(output, to_yaml(document))
+        console.info(f"wrote {output}")
+    variables = compose.secret_variables(spec)
+    if variables:
+        names = ", ".join(
+            f"{name} ({'required' if required else 'optional'})" for name, required in variables
+        )
+        console.info(f"docker-compose reads the secrets from these environment variables: {names}")
+    where = output if output is not None else "FILE"
+    console.info(f"then: docker-compose -f {where} up -d")

@@ -1,0 +1,110 @@
+"""What every target runs: the engine's own container render, plus what a deployment adds.
+
+There is one renderer: the container's command is exactly what `llmserve … --runtime docker`
+would run (listening on 0.0.0.0 inside the container); targets only lay it out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llmserve import engines
+from llmserve.deploy.names import workload_name
+from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, DeployOptions
+from llmserve.engines import tgi, vllm
+from llmserve.engines.common import HF_TOKEN_ENV
+from llmserve.plan import ContainerLaunch, LaunchPlan
+from llmserve.spec import ServeSpec
+
+HEALTH_PATH = "/health"  # both engines answer it once the model is loaded
+HF_CACHE_DIRS = {"tgi": tgi.DATA_DIR, "vllm": vllm.CONTAINER_HF_CACHE}
+HF_TOKEN_KEY = "token"
+API_KEY_KEY = "api-key"
+SHM_GIB_PER_GPU = 1  # NCCL's buffers grow with the tensor-parallel group
+PRE_STOP_SECONDS = 15  # endpoints stop sending new requests before the engine hears SIGTERM
+DRAIN_SECONDS = 45  # then in-flight requests finish
+_DOCKER_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([bkmgBKMG]?)$")
+_QUANTITY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
+
+
+@dataclass(frozen=True)
+class SecretEnv:
+    """An environment variable whose value lives in a Secret (or, for Compose, the environment)."""
+
+    env: str
+    secret: str
+    key: str
+    optional: bool
+    source: str  # where the user keeps it, for the commands that create the Secret
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    spec: ServeSpec
+    plan: LaunchPlan
+    container: ContainerLaunch
+    env: dict[str, str]  # values that are not secret
+    secrets: tuple[SecretEnv, ...]
+    gpus: int  # per pod
+    shm_size: str  # Docker's notation, e.g. 1g
+
+    @property
+    def options(self) -> DeployOptions:
+        return self.spec.deploy
+
+    @property
+    def hf_cache_dir(self) -> str:
+        return HF_CACHE_DIRS[self.spec.engine]
+
+    @property
+    def startup_failure_threshold(self) -> int:
+        return self.options.startup_budget // PROBE_PERIOD_SECONDS
+
+    @property
+    def needs_low_port(self) -> bool:
+        return self.container.container_port < 1024
+
+
+def container_render(spec: ServeSpec) -> LaunchPlan:
+    """The engine's render of the spec for a container (the local `--runtime docker` render)."""
+    return engines.render(spec.model_copy(update={"runtime": "docker"}))
+
+
+def workload(spec: ServeSpec) -> Workload:
+    plan = container_render(spec)
+    assert isinstance(plan.launch, ContainerLaunch)
+    name = workload_name(spec)
+    secrets: list[SecretEnv] = [
+        SecretEnv(HF_TOKEN_ENV, spec.deploy.hf_token_secret, HF_TOKEN_KEY, optional=True, source="HF_TOKEN")
+    ]
+    api_key_env = tgi.API_KEY_ENV if spec.engine == "tgi" else vllm.API_KEY_ENV
+    if spec.api_key is not None or spec.deploy.api_key_secret is not None:
+        secret = spec.deploy.api_key_secret or f"{name}-api-key"
+        secrets.append(SecretEnv(api_key_env, secret, API_KEY_KEY, optional=False, source="LLMSERVE_API_KEY"))
+    referenced = {item.env for item in secrets}
+    for env_name in sorted(plan.secret_env - referenced):  # the user's own secret-looking variables
+        secrets.append(SecretEnv(env_name, f"{name}-env", env_name, optional=False, source=env_name))
+    hidden = {item.env for item in secrets} | plan.secret_env
+    env = {key: value for key, value in plan.launch.env.items() if key not in hidden}
+    gpus = 0 if spec.gpus == "none" else (spec.tensor_parallel_size or 1)
+    return Workload(
+        name=name,
+        spec=spec,
+        plan=plan,
+        container=plan.launch,
+        env=env,
+        secrets=tuple(secrets),
+        gpus=gpus,
+        shm_size=spec.shm_size or f"{SHM_GIB_PER_GPU * max(gpus, 1)}g",
+    )
+
+
+def quantity(docker_size: str) -> str:
+    """Docker's size notation (1g, 512m, 2.5g: binary units) as a Kubernetes quantity (1Gi, …)."""
+    match = _DOCKER_SIZE.match(docker_size)
+    if match is None:  # the spec validated it; this would be a bug
+        raise ValueError(f"{docker_size!r} is not a size")
+    number, unit = match.groups()
+    return number + _QUANTITY_UNITS[unit.lower()]

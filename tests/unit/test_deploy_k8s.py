@@ -1,0 +1,222 @@
+"""`render k8s`: golden objects for the examples, validated offline against Kubernetes' schemas."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmserve.deploy import k8s
+from llmserve.deploy.documents import to_yaml_documents
+from llmserve.errors import SpecError
+from llmserve.spec import build_spec
+from llmserve.specfile import read_spec_file
+from tests.unit.deploy_checks import KUBERNETES_VERSIONS, validate_kubernetes, validate_lws
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+GOLDEN = Path(__file__).parent / "golden" / "deploy"
+UPDATE_GOLDEN = os.environ.get("LLMSERVE_UPDATE_GOLDEN") == "1"
+K8S_EXAMPLES = ("qwen.yaml", "tgi-gpt2.yaml", "llama-405b-two-nodes.yaml")
+
+
+def objects_for(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return k8s.render(build_spec(data))
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE_GOLDEN:
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs; LLMSERVE_UPDATE_GOLDEN=1 rewrites it after review"
+
+
+@pytest.mark.parametrize("example", K8S_EXAMPLES)
+def test_examples_render_their_golden_objects(example: str) -> None:
+    spec = build_spec(read_spec_file(EXAMPLES / example), base_dir=EXAMPLES)
+    check_golden(example.replace(".yaml", ".k8s.yaml"), to_yaml_documents(k8s.render(spec)))
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("example", K8S_EXAMPLES)
+def test_example_objects_validate_strictly(example: str, version: str) -> None:
+    spec = build_spec(read_spec_file(EXAMPLES / example), base_dir=EXAMPLES)
+    for document in k8s.render(spec):
+        validate_kubernetes(document, version)
+
+
+def test_strict_validation_rejects_an_unknown_field() -> None:
+    import kubernetes_validate
+
+    (deployment,) = [o for o in objects_for({"engine": "tgi", "model": "gpt2"}) if o["kind"] == "Deployment"]
+    broken = copy.deepcopy(deployment)
+    broken["spec"]["template"]["spec"]["containers"][0]["shmSize"] = "1Gi"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate_kubernetes(broken, KUBERNETES_VERSIONS[-1])
+
+
+def test_lws_schema_rejects_an_unknown_field() -> None:
+    import jsonschema
+
+    data = {"engine": "vllm", "model": "org/big", "tensor_parallel_size": 8, "deploy": {"nodes": 2}}
+    (lws,) = [o for o in objects_for(data) if o["kind"] == "LeaderWorkerSet"]
+    validate_lws(lws)
+    broken = copy.deepcopy(lws)
+    broken["spec"]["leaderWorkerTemplate"]["nodes"] = 2
+    with pytest.raises(jsonschema.ValidationError):
+        validate_lws(broken)
+
+
+def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {o["kind"]: o for o in objects}
+
+
+def test_one_node_is_a_deployment_with_recreate_and_a_claim() -> None:
+    kinds = by_kind(objects_for({"engine": "vllm", "model": "Qwen/Qwen2.5-1.5B-Instruct"}))
+    assert list(kinds) == ["PersistentVolumeClaim", "Deployment", "Service"]
+    assert kinds["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert kinds["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    assert pod["enableServiceLinks"] is False
+    container = pod["containers"][0]
+    assert container["args"][:5] == ["Qwen/Qwen2.5-1.5B-Instruct", "--host", "0.0.0.0", "--port", "8000"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert container["volumeMounts"][0]["mountPath"] == "/root/.cache/huggingface"
+
+
+def test_several_replicas_share_a_read_write_many_claim_and_roll() -> None:
+    kinds = by_kind(objects_for({"engine": "vllm", "model": "m", "deploy": {"replicas": 3}}))
+    assert kinds["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert "strategy" not in kinds["Deployment"]["spec"]
+    assert kinds["Deployment"]["spec"]["replicas"] == 3
+
+
+def test_an_existing_claim_or_none_creates_no_claim() -> None:
+    existing = by_kind(
+        objects_for({"engine": "tgi", "model": "gpt2", "deploy": {"storage": {"existing_claim": "models"}}})
+    )
+    assert "PersistentVolumeClaim" not in existing
+    volumes = existing["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    assert volumes[0] == {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "models"}}
+    scratch = by_kind(objects_for({"engine": "tgi", "model": "gpt2", "deploy": {"storage": "none"}}))
+    assert "PersistentVolumeClaim" not in scratch
+    assert scratch["Deployment"]["spec"]["template"]["spec"]["volumes"][0] == {
+        "name": "hf-cache",
+        "emptyDir": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("deploy", "message"),
+    [
+        ({"replicas": 2, "storage": {"access_mode": "ReadWriteOnce"}}, "cannot share one ReadWriteOnce"),
+        ({"name": "vllm"}, "VLLM_PORT"),
+        ({"name": "My.Model"}, "not a valid name"),
+        ({"namespace": "LLM"}, "not a valid namespace"),
+        ({"startup_budget": 95}, "multiple of the 10 s probe period"),
+        ({"resources": {"memory": "lots"}}, "not a Kubernetes quantity"),
+        ({"replicas": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_unworkable_deploy_settings_are_spec_errors(deploy: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        build_spec({"engine": "vllm", "model": "m", "deploy": deploy})
+
+
+def test_tgi_across_nodes_is_a_spec_error_naming_the_fix() -> None:
+    with pytest.raises(
+        SpecError, match=r"deploy\.nodes: 2 nodes: TGI has no multi-node mode; serve with engine: vllm"
+    ):
+        build_spec({"engine": "tgi", "model": "gpt2", "deploy": {"nodes": 2, "storage": "none"}})
+
+
+def test_a_local_model_directory_cannot_be_deployed(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="which pods cannot see"):
+        objects_for({"engine": "vllm", "model": str(tmp_path)})
+
+
+def test_multi_node_vllm_runs_ray_on_leader_and_workers() -> None:
+    data = {"engine": "vllm", "model": "org/big", "tensor_parallel_size": 8, "deploy": {"nodes": 2}}
+    kinds = by_kind(objects_for(data))
+    assert list(kinds) == ["PersistentVolumeClaim", "LeaderWorkerSet", "Service"]
+    group = kinds["LeaderWorkerSet"]["spec"]["leaderWorkerTemplate"]
+    assert group["size"] == 2
+    leader = group["leaderTemplate"]["spec"]["containers"][0]
+    worker = group["workerTemplate"]["spec"]["containers"][0]
+    assert leader["command"][:2] == ["/bin/sh", "-c"]
+    assert leader["command"][2].startswith("ray start --head --port=6379 && exec vllm serve")
+    assert leader["args"][-4:] == ["--pipeline-parallel-size", "2", "--distributed-executor-backend", "ray"]
+    assert "--tensor-parallel-size" in leader["args"]
+    assert 'ray start --address="$LWS_LEADER_ADDRESS:6379" --block' in worker["command"][2]
+    assert (
+        leader["resources"]["limits"]["nvidia.com/gpu"]
+        == worker["resources"]["limits"]["nvidia.com/gpu"]
+        == "8"
+    )
+    assert "ports" not in worker and "startupProbe" not in worker
+    assert kinds["Service"]["metadata"]["name"] == "vllm-big-leader"  # LWS owns the headless `vllm-big`
+
+
+def test_api_key_and_user_secrets_are_references_and_commands_use_variables() -> None:
+    data = {"engine": "vllm", "model": "m", "api_key": "sk-live-123456", "env": {"WANDB_API_KEY": "wb-999"}}
+    objects = objects_for(data)
+    text = to_yaml_documents(objects)
+    assert "sk-live-123456" not in text and "wb-999" not in text
+    env = by_kind(objects)["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    refs = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in env}
+    assert refs["HF_TOKEN"] == {"name": "hf-token", "key": "token", "optional": True}
+    assert refs["VLLM_API_KEY"] == {"name": "vllm-m-api-key", "key": "api-key", "optional": False}
+    assert refs["WANDB_API_KEY"]["name"] == "vllm-m-env"
+    commands = k8s.secret_commands(build_spec(data))
+    assert commands[1] == (
+        'printf %s "$LLMSERVE_API_KEY" | kubectl create secret generic vllm-m-api-key '
+        "--from-file=api-key=/dev/stdin"
+    )
+    assert all("sk-live" not in line and "wb-999" not in line for line in commands)
+
+
+def test_dollar_signs_in_engine_arguments_survive_kubernetes_expansion() -> None:
+    data = {"engine": "vllm", "model": "m", "engine_args": ["--chat-template", "$(HOME)/t.jinja"]}
+    args = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[-1] == "$$(HOME)/t.jinja"
+
+
+@pytest.mark.parametrize(
+    ("docker_size", "expected"),
+    [("1g", "1Gi"), ("512m", "512Mi"), ("2.5G", "2.5Gi"), ("64k", "64Ki"), ("1000", "1000")],
+)
+def test_shm_sizes_become_kubernetes_quantities(docker_size: str, expected: str) -> None:
+    from llmserve.deploy.workload import quantity
+
+    assert quantity(docker_size) == expected
+    data = {"engine": "vllm", "model": "m", "shm_size": docker_size}
+    volumes = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    assert volumes[1] == {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": expected}}
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ({"storage_class": "Fast"}, r"deploy\.storage: storage_class: 'Fast' is not a valid name"),
+        ({"sise": "1Gi"}, r"deploy\.storage: sise: unknown key; use size, storage_class"),
+        ("nfs", r"deploy\.storage: 'nfs' is not a storage; use none, or a mapping"),
+        ({"size": "lots"}, r"deploy\.storage: size: 'lots' is not a Kubernetes quantity"),
+    ],
+)
+def test_bad_storage_gives_one_message_naming_the_key(storage: object, message: str) -> None:
+    with pytest.raises(SpecError, match=message) as raised:
+        build_spec({"engine": "vllm", "model": "m", "deploy": {"storage": storage}})
+    assert raised.value.message.count(";") <= 2
+
+
+def test_tolerations_are_checked() -> None:
+    with pytest.raises(SpecError, match="operator Exists takes no value"):
+        build_spec(
+            {
+                "engine": "vllm",
+                "model": "m",
+                "deploy": {"tolerations": [{"operator": "Exists", "value": "x"}]},
+            }
+        )
