@@ -789,5 +789,5 @@ def _auto_tensor_parallel(
         trial = spec.model_copy(update={"tensor_parallel_size": tp, "max_model_len": length})
         request = request_for(trial, cpu_engine=cpu_engine, engine_version=engine_version)
         if estimate(spec.model, arch, facts.weight_bytes, request, capacity).fits:
-            return tp, f"the smallest tensor parallel size that fits {visible} visible GPU(s) (--tp auto)"
-    return sizes[-1], f"nothing smaller fits; the most of {visible} visible GPU(s) it splits over (--tp auto)"
+            return tp, f"the smallest tensor parallel size that fits, of {visible} visible GPU(s) (--tp auto)"
+    return sizes[-1], f"nothing fits {visible} visible GPU(s); the most it splits over (--tp auto)"
