@@ -456,6 +456,8 @@ def _gpu_memory(
     name, total, free = min(gpus, key=lambda gpu: gpu[1]) if gpus else ("GPU", 0, 0)
     utilization = _gpu_utilization(request)
     usable = int(total * utilization)
+    if request.engine == "tgi":  # TGI takes its fraction of what is free, where vLLM refuses a busy GPU
+        usable = min(usable, free)
     weights = math.ceil(all_weights / tp)
     tokens, seqs = _batch(request, total, name)
     intermediate = (
@@ -471,7 +473,7 @@ def _gpu_memory(
     graphs = 0 if request.enforce_eager else CUDA_GRAPH_BYTES
     overhead = activations + sampler + GPU_RUNTIME_BYTES + graphs
     problem = None
-    if gpus and free < usable:
+    if gpus and free < usable and request.engine != "tgi":
         problem = (
             f"{name} has {_gib(free)} free, less than the {_gib(usable)} the engine takes "
             f"(gpu-memory-utilization {utilization:g}); free the GPU or lower --gpu-memory-utilization"

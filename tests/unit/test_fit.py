@@ -336,3 +336,17 @@ def test_latent_attention_keeps_one_latent_vector_per_token_and_layer() -> None:
         == arch.kv_cache_values_per_token(4)
         == (27 * 576, "27 layers x latent 576")
     )
+
+
+def test_tgi_takes_all_of_the_gpu(models: dict[str, ModelFacts]) -> None:
+    """TGI's --cuda-memory-fraction is 1 by default (vLLM's --gpu-memory-utilization 0.92), of the
+    memory free (nvidia-smi: 143156 of 143771 MiB)."""
+    h200 = recorded("amd-epyc-avx2", gpus="nvidia-h200")
+    facts = models["mistral-7b-instruct-v0.3"]
+    spec = ServeSpec(engine="tgi", model=facts.model)
+    tgi = fit.settle(spec, facts, h200, cpu_engine=False).estimate
+    vllm = settle(facts, h200).estimate
+    usable = {line.item: line.bytes for line in tgi.lines}["usable per GPU"]
+    assert usable == 143156 * 2**20
+    assert tgi.fits and tgi.kv_budget_bytes > vllm.kv_budget_bytes
+    assert fit.applies(ServeSpec(engine="tgi", model="m", gpus="none"), cpu_engine=True) is False
