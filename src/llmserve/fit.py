@@ -421,10 +421,15 @@ class _Memory:
     notes: tuple[str, ...] = ()
 
 
-def _cpu_memory(request: Request, capacity: Capacity, weights: int, weights_how: str) -> _Memory:
+def _cpu_memory(
+    request: Request, capacity: Capacity, weights: int, weights_how: str, checkpoint_bytes: int
+) -> _Memory:
     from llmserve.defaults import CPU_RUNTIME_RESERVE_BYTES
 
-    overhead = CPU_RUNTIME_RESERVE_BYTES  # the engine's three processes, as the CPU defaults reckon them
+    # Measured (tests/integration/test_fit_engine.py): the CPU worker keeps the bytes it read from the
+    # checkpoint besides the weights in their dtype; freed to its allocator, not to the system.
+    loader = checkpoint_bytes
+    overhead = CPU_RUNTIME_RESERVE_BYTES + loader
     kv_space = request.cpu_kvcache_bytes
     if kv_space is None:  # vLLM sizes it: memory x gpu_memory_utilization, less what the worker holds
         utilization = request.gpu_memory_utilization or VLLM_GPU_UTILIZATION
@@ -436,12 +441,17 @@ def _cpu_memory(request: Request, capacity: Capacity, weights: int, weights_how:
     problem = None
     if weights + overhead + kv_space > available:
         problem = (
-            f"weights {_gib(weights)} + KV cache space {_gib(kv_space)} + engine processes "
+            f"weights {_gib(weights)} + KV cache space {_gib(kv_space)} + engine processes and loader "
             f"{_gib(overhead)} exceed the {_gib(available)} of memory available"
         )
     lines = (
         Line("weights", weights, weights_how),
-        Line("engine processes", overhead, "API server, engine core, worker (each imports torch)"),
+        Line("loader leftovers", loader, "the checkpoint's bytes as read, kept by the worker (measured)"),
+        Line(
+            "engine processes",
+            CPU_RUNTIME_RESERVE_BYTES,
+            "API server, engine core, worker (each imports torch)",
+        ),
         Line("KV cache space", kv_space, kv_how),
         Line("memory available", available, f"of {_gib(capacity.memory_total_bytes)}"),
     )
@@ -501,8 +511,9 @@ def estimate(
     tp = request.tensor_parallel_size
     dtype = engine_dtype(request, arch)
     all_weights, weights_how = weights_in_memory(request, arch, weight_file_bytes, dtype)
+    stored_bytes = weight_file_bytes or int(arch.parameters * _dtype_bytes(arch.checkpoint_dtype))
     if request.cpu_engine:
-        memory = _cpu_memory(request, capacity, all_weights, weights_how)
+        memory = _cpu_memory(request, capacity, all_weights, weights_how, stored_bytes)
     else:
         memory = _gpu_memory(request, arch, capacity, all_weights, weights_how, dtype)
     per_gpu = "" if request.cpu_engine else " per GPU"
