@@ -263,6 +263,10 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     from llmserve.spec import build_spec
     from llmserve.specfile import merge
 
+    if options.get("output") is not None and not options.get("render"):
+        from llmserve.errors import SpecError
+
+        raise SpecError("-o writes a render; add --render k8s or --render compose (or drop -o to serve)")
     data = merge(base, _overrides(options))
     data = {**data, **_environment_secrets(data)}
     autos = Autos.take(data)

@@ -152,6 +152,31 @@ def test_vllm_compose_file_comes_up_healthy_and_generates(
     assert answer.json()["choices"][0]["text"]
 
 
+@pytest.mark.parametrize("engine", ["tgi", "vllm"])
+def test_the_engine_can_write_a_cache_owned_by_the_user_who_runs_compose(
+    tmp_path: Path, tgi_image: str, vllm_image: str, project: Any, engine: str
+) -> None:
+    # The host's cache belongs to the user (not root); the engine's container runs as root, as with
+    # `docker run`, and must still download into it.
+    cache = tmp_path / "hf"
+    cache.mkdir(mode=0o755)
+    os.chown(cache, 1000, 1000)
+    spec = {
+        "engine": engine, "model": "org/m", "image": tgi_image if engine == "tgi" else vllm_image,
+        "gpus": "none", "port": free_port(), "volume": str(cache),
+    }  # fmt: skip
+    compose_file = render_compose(tmp_path, spec)
+    (service,) = yaml.safe_load(compose_file.read_text())["services"]
+    target = next(v for v in yaml.safe_load(compose_file.read_text())["services"][service]["volumes"])
+    inside = target.split(":")[1]
+    compose = project(compose_file)
+    wrote = compose.compose(
+        "run", "--rm", "--no-deps", "--entrypoint", "sh", service, "-c", f"touch {inside}/written"
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    assert (cache / "written").exists()
+
+
 @pytest.mark.parametrize("golden", ["qwen.compose.yaml", "tgi-gpt2.compose.yaml"])
 def test_docker_compose_accepts_the_golden_files_with_gpu_reservations(golden: str) -> None:
     checked = run(["docker-compose", "-f", str(GOLDEN / golden), "config", "--quiet"])

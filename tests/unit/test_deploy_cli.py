@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,9 @@ def test_render_k8s_prints_documents_and_the_secret_commands() -> None:
     assert [d["kind"] for d in documents] == ["PersistentVolumeClaim", "Deployment", "Service"]
     assert all(d["metadata"]["namespace"] == "llm" for d in documents)
     assert "kubectl create secret generic hf-token --namespace llm --from-file=token=/dev/stdin" in err
-    assert "kubectl apply -f" in err
+    # The Secrets and the objects go into the namespace: it must exist first.
+    assert err.index("kubectl create namespace llm") < err.index("kubectl create secret")
+    assert "| kubectl apply -f -" in err  # the documents went to stdout: there is no FILE
 
 
 def test_render_k8s_to_a_directory_writes_one_file_per_object_and_drops_stale_ones(tmp_path: Path) -> None:
@@ -47,6 +51,23 @@ def test_render_k8s_to_a_directory_writes_one_file_per_object_and_drops_stale_on
     assert deployment["spec"]["replicas"] == 2
 
 
+def test_render_k8s_to_a_directory_never_removes_files_it_did_not_render(tmp_path: Path) -> None:
+    out_dir = tmp_path / "deploy"
+    out_dir.mkdir()
+    users = {
+        "00-namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: llm}\n",
+        "04-ingress.yaml": "kind: Ingress\nmetadata: {name: x, labels: {app.kubernetes.io/managed-by: helm}}\n",
+        "05-notes.yaml": "metadata: just text\n",
+        "06-broken.yaml": "{{{",
+        "07-list.yaml": "- 1\n- 2\n",
+    }
+    for name, text in users.items():
+        (out_dir / name).write_text(text)
+    assert invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(out_dir))[0] == 0
+    for name, text in users.items():
+        assert (out_dir / name).read_text() == text
+
+
 def test_render_k8s_to_a_yaml_file_writes_one_multi_document_file(tmp_path: Path) -> None:
     target = tmp_path / "all.yaml"
     assert invoke("render", "k8s", str(EXAMPLES / "tgi-gpt2.yaml"), "-o", str(target))[0] == 0
@@ -62,6 +83,8 @@ def test_render_k8s_to_a_yaml_file_writes_one_multi_document_file(tmp_path: Path
         (["--name", "vllm"], "VLLM_PORT"),
         (["--startup-budget", "5"], "deploy.startup_budget"),
         (["--service-type", "Ingress"], "deploy.service_type"),
+        (["--replicas", "2147483648"], "deploy.replicas"),
+        (["--startup-budget", "99999999999990"], "deploy.startup_budget"),
     ],
 )
 def test_bad_deploy_input_is_one_line_exit_2_and_writes_nothing(
@@ -88,6 +111,14 @@ def test_serve_commands_render_instead_of_running() -> None:
     assert invoke("tgi", "gpt2", "--render", "helm")[0] == ExitCode.USAGE
 
 
+def test_output_without_a_render_is_a_usage_error_not_a_launch(tmp_path: Path) -> None:
+    # Forgetting --render must not start a server (here: a dry run that would print the plan).
+    code, out, err = invoke("tgi", "gpt2", "-o", str(tmp_path / "x.yaml"), "--dry-run")
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "add --render k8s or --render compose" in err, err
+    assert not (tmp_path / "x.yaml").exists()
+
+
 def test_render_compose_writes_a_file_and_names_the_secret_variables(tmp_path: Path) -> None:
     target = tmp_path / "compose.yaml"
     code, _, err = invoke(
@@ -101,6 +132,76 @@ def test_render_compose_writes_a_file_and_names_the_secret_variables(tmp_path: P
     assert (
         invoke("render", "compose", str(EXAMPLES / "tgi-gpt2.yaml"), "-o", str(tmp_path))[0] == ExitCode.USAGE
     )
+
+
+def test_compose_refuses_a_spec_laid_out_over_several_nodes(tmp_path: Path) -> None:
+    # The 405B example needs two 8-GPU nodes: one host's Compose file would silently drop one.
+    target = tmp_path / "compose.yaml"
+    code, out, err = invoke(
+        "render", "compose", str(EXAMPLES / "llama-405b-two-nodes.yaml"), "-o", str(target)
+    )
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "a Compose file runs on one host" in err, err
+    assert not target.exists()
+
+
+def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_path: Path) -> None:
+    spec = tmp_path / "specs" / "served.yaml"
+    spec.parent.mkdir()
+    spec.write_text(
+        "engine: vllm\nmodel: org/m\napi_key: sk-live-123456\ndeploy: {env_file: ../secrets.env}\n"
+    )
+    target = tmp_path / "out" / "compose.yaml"
+    code, _, err = invoke("render", "compose", str(spec), "-o", str(target))
+    assert code == 0, err
+    service = yaml.safe_load(target.read_text())["services"]["vllm-m"]
+    assert service["env_file"] == [str(tmp_path / "secrets.env")]
+    # Compose passes the file's lines to the container as they are: LLMSERVE_API_KEY there would be ignored.
+    assert (
+        "secrets.env must set these variables for the engine: HF_TOKEN (optional), VLLM_API_KEY (required)"
+        in err
+    )
+    assert "sk-live-123456" not in err + target.read_text()
+
+
+def test_an_existing_claim_gets_no_note_about_a_claim_llmserve_would_create(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("engine: vllm\nmodel: org/m\ndeploy: {replicas: 3, storage: {existing_claim: models}}\n")
+    code, out, err = invoke("render", "k8s", str(spec))
+    assert code == 0, err
+    assert "ReadWriteMany" not in err
+    assert "PersistentVolumeClaim" not in [d["kind"] for d in yaml.safe_load_all(out)]
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path: Path, target: str) -> None:
+    # As `-o /dev/stdout` does: replacing the node (as root: /dev/stdout itself) would be destruction.
+    fifo = tmp_path / "pipes" / "stream"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so that the writer does not wait
+    try:
+        code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(fifo))
+        received = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert code == 0, err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert "vllm-qwen2-5-1-5b-instruct" in received
+    assert sorted(p.name for p in fifo.parent.iterdir()) == ["stream"]
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_output_to_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path: Path, target: str) -> None:
+    real = tmp_path / "managed" / "compose.yaml"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "out.yaml"
+    link.symlink_to(real)
+    code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and "vllm-qwen2-5-1-5b-instruct" in real.read_text()
+    assert sorted(p.name for p in real.parent.iterdir()) == ["compose.yaml"]
 
 
 def test_schema_has_the_deploy_section() -> None:
@@ -136,6 +237,60 @@ def test_no_secret_value_reaches_any_output_or_file(tmp_path: Path) -> None:
     for value in (*secrets.values(), "wb-secret-42"):
         assert value not in everything
     assert "vllm-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+@pytest.mark.parametrize(
+    ("example", "engine_args"),
+    [
+        ("qwen.yaml", ["--api-key", "sk-arg-secret-1"]),
+        ("qwen.yaml", ["--api-key=sk-arg-secret-1"]),
+        ("qwen.yaml", ["--max-num-seqs", "8", "--hf-token", "sk-arg-secret-1"]),
+        ("tgi-gpt2.yaml", ["--api-key", "sk-arg-secret-1"]),
+        ("tgi-gpt2.yaml", ["--ngrok-authtoken=sk-arg-secret-1"]),
+        ("tgi-gpt2.yaml", ["--Some-Password", "sk-arg-secret-1"]),
+    ],
+)
+def test_a_secret_in_engine_arguments_is_refused_not_written(
+    tmp_path: Path, target: str, example: str, engine_args: list[str]
+) -> None:
+    where = tmp_path / "rendered"
+    code, out, err = invoke("render", target, str(EXAMPLES / example), "-o", str(where), "--", *engine_args)
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and "carries a secret" in err, err
+    assert "sk-arg-secret-1" not in out + err
+    assert not where.exists()
+
+
+@pytest.mark.parametrize(
+    ("example", "engine_args"),
+    [
+        ("qwen.yaml", ["--pipeline-parallel-size", "4"]),
+        ("qwen.yaml", ["-pp", "4"]),
+        ("qwen.yaml", ["--pipeline_parallel_size=4"]),
+        ("qwen.yaml", ["--tensor-parallel-size", "4"]),
+        ("qwen.yaml", ["--seed", "1", "--data-parallel-size", "2"]),
+        ("qwen.yaml", ["--distributed-executor-backend", "mp"]),
+        ("tgi-gpt2.yaml", ["--num-shard", "4"]),
+    ],
+)
+def test_engine_arguments_that_change_the_gpus_a_pod_needs_are_refused(
+    tmp_path: Path, example: str, engine_args: list[str]
+) -> None:
+    # The pods' nvidia.com/gpu and the LeaderWorkerSet's size come from the spec; these would disagree.
+    where = tmp_path / "k8s"
+    code, _, err = invoke("render", "k8s", str(EXAMPLES / example), "-o", str(where), "--", *engine_args)
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and "changes how many GPUs a pod needs" in err, err
+    assert not where.exists()
+
+
+def test_engine_arguments_that_only_mention_tokens_still_render() -> None:
+    args = ["--max-num-batched-tokens", "512", "--tokenizer", "org/tok", "--ssl-keyfile", "/k.pem"]
+    code, out, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "--", *args)
+    assert code == 0, err
+    deployment = next(d for d in yaml.safe_load_all(out) if d["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"][-6:] == args
 
 
 def test_rendering_imports_no_docker_or_http_client() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,7 +63,7 @@ def test_secrets_come_from_the_environment_or_an_env_file_never_inline() -> None
     text = to_yaml(compose.render(build_spec(data)))
     assert "sk-live-123456" not in text and "hf_abcdefgh" not in text
     with_file = service_for({**data, "deploy": {"env_file": "secrets.env"}})
-    assert with_file["env_file"] == ["secrets.env"]
+    assert with_file["env_file"] == [str(Path.cwd() / "secrets.env")]
     assert "environment" not in with_file
 
 

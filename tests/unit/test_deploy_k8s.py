@@ -11,6 +11,7 @@ import pytest
 
 from llmserve.deploy import k8s
 from llmserve.deploy.documents import to_yaml_documents
+from llmserve.deploy.workload import container_render
 from llmserve.errors import SpecError
 from llmserve.spec import build_spec
 from llmserve.specfile import read_spec_file
@@ -100,6 +101,15 @@ def test_an_existing_claim_or_none_creates_no_claim() -> None:
     assert "PersistentVolumeClaim" not in existing
     volumes = existing["Deployment"]["spec"]["template"]["spec"]["volumes"]
     assert volumes[0] == {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "models"}}
+    # Its access mode is unknown: one pod must not roll onto another node while the old one holds it.
+    assert existing["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+    shared = {"storage": {"existing_claim": "models"}, "replicas": 2}  # several pods: it must be shared
+    assert (
+        "strategy"
+        not in by_kind(objects_for({"engine": "tgi", "model": "gpt2", "deploy": shared}))["Deployment"][
+            "spec"
+        ]
+    )
     scratch = by_kind(objects_for({"engine": "tgi", "model": "gpt2", "deploy": {"storage": "none"}}))
     assert "PersistentVolumeClaim" not in scratch
     assert scratch["Deployment"]["spec"]["template"]["spec"]["volumes"][0] == {
@@ -118,6 +128,19 @@ def test_an_existing_claim_or_none_creates_no_claim() -> None:
         ({"startup_budget": 95}, "multiple of the 10 s probe period"),
         ({"resources": {"memory": "lots"}}, "not a Kubernetes quantity"),
         ({"replicas": 0}, "greater than or equal to 1"),
+        # Kubernetes' counts are int32: larger values make objects the API server cannot decode.
+        ({"replicas": 2**31}, r"deploy\.replicas: input should be less than or equal to 2147483647"),
+        ({"nodes": 2**31}, r"deploy\.nodes: input should be less than or equal to 2147483647"),
+        ({"startup_budget": 10**14}, r"deploy\.startup_budget: input should be less than or equal to"),
+        ({"storage": {"size": "0"}}, r"deploy\.storage: size: '0' is an empty volume"),
+        ({"storage": {"size": "0.0Gi"}}, r"'0\.0Gi' is an empty volume"),
+        # A trailing newline passes a `$`-anchored pattern; Kubernetes would refuse the name.
+        ({"namespace": "llm\n"}, "not a valid namespace"),
+        ({"name": "qwen\n"}, "not a valid name"),
+        ({"hf_token_secret": "hf-token\n"}, "not a valid Secret name"),
+        ({"resources": {"cpu": "8\n"}}, "not a Kubernetes quantity"),
+        ({"node_selector": {"pool": "gpu\n"}}, "is not a node label"),
+        ({"storage": {"existing_claim": "models\n"}}, "not a valid name"),
     ],
 )
 def test_unworkable_deploy_settings_are_spec_errors(deploy: dict[str, Any], message: str) -> None:
@@ -156,7 +179,55 @@ def test_multi_node_vllm_runs_ray_on_leader_and_workers() -> None:
         == "8"
     )
     assert "ports" not in worker and "startupProbe" not in worker
+    keyed = by_kind(objects_for({**data, "api_key": "sk-live-123456"}))["LeaderWorkerSet"]["spec"]
+    templates = keyed["leaderWorkerTemplate"]
+    names = {
+        role: [e["name"] for e in templates[role]["spec"]["containers"][0]["env"]]
+        for role in templates
+        if role.endswith("Template")
+    }
+    assert names == {
+        "leaderTemplate": ["HF_TOKEN", "VLLM_API_KEY"],
+        "workerTemplate": ["HF_TOKEN"],
+    }  # least privilege
     assert kinds["Service"]["metadata"]["name"] == "vllm-big-leader"  # LWS owns the headless `vllm-big`
+
+
+def test_the_leader_script_runs_ray_then_vllm_with_exactly_the_rendered_arguments(tmp_path: Path) -> None:
+    # Run the leader's and a worker's command in a real shell, with `ray` and `vllm` recording their argv.
+    import json
+    import subprocess
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "calls.jsonl"
+    for tool in ("ray", "vllm"):
+        script = bin_dir / tool
+        script.write_text(
+            f"#!{sys.executable}\nimport json, sys\n"
+            f"open({str(record)!r}, 'a').write(json.dumps(['{tool}', *sys.argv[1:]]) + '\\n')\n"
+        )
+        script.chmod(0o755)
+    tricky = ["--chat-template", '$(HOME) it\'s "quoted" $$x', "--seed", "1"]
+    data = {"engine": "vllm", "model": "org/big", "tensor_parallel_size": 2, "deploy": {"nodes": 2}}
+    group = by_kind(objects_for({**data, "engine_args": tricky}))["LeaderWorkerSet"]["spec"][
+        "leaderWorkerTemplate"
+    ]
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LWS_LEADER_ADDRESS": "big-0.big.llm", "HOME": str(tmp_path)}
+    for role in ("leaderTemplate", "workerTemplate"):
+        container = group[role]["spec"]["containers"][0]
+        argv = container["command"] + [
+            a.replace("$$", "$") for a in container.get("args", [])
+        ]  # as kubelet does
+        subprocess.run(argv, env=env, check=True, timeout=30)
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    local = list(container_render(build_spec({**data, "engine_args": tricky})).launch.command)  # type: ignore[union-attr]
+    assert calls == [
+        ["ray", "start", "--head", "--port=6379"],
+        ["vllm", "serve", *local, "--pipeline-parallel-size", "2", "--distributed-executor-backend", "ray"],
+        ["ray", "start", "--address=big-0.big.llm:6379", "--block"],
+    ]
 
 
 def test_api_key_and_user_secrets_are_references_and_commands_use_variables() -> None:
@@ -183,6 +254,13 @@ def test_dollar_signs_in_engine_arguments_survive_kubernetes_expansion() -> None
     assert args[-1] == "$$(HOME)/t.jinja"
 
 
+def test_dollar_signs_in_environment_values_survive_kubernetes_expansion() -> None:
+    # Kubernetes would put HF_TOKEN's value (or drop `$$` to `$`) where the spec says this text.
+    data = {"engine": "vllm", "model": "m", "env": {"PROMPT_PREFIX": "$(HF_TOKEN) costs $$5"}}
+    env = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PROMPT_PREFIX", "value": "$$(HF_TOKEN) costs $$$$5"} in env
+
+
 @pytest.mark.parametrize(
     ("docker_size", "expected"),
     [("1g", "1Gi"), ("512m", "512Mi"), ("2.5G", "2.5Gi"), ("64k", "64Ki"), ("1000", "1000")],
@@ -202,7 +280,16 @@ def test_shm_sizes_become_kubernetes_quantities(docker_size: str, expected: str)
         ({"storage_class": "Fast"}, r"deploy\.storage: storage_class: 'Fast' is not a valid name"),
         ({"sise": "1Gi"}, r"deploy\.storage: sise: unknown key; use size, storage_class"),
         ("nfs", r"deploy\.storage: 'nfs' is not a storage; use none, or a mapping"),
+        (None, r"deploy\.storage: None is not a storage; use none, or a mapping"),  # `storage:` left empty
         ({"size": "lots"}, r"deploy\.storage: size: 'lots' is not a Kubernetes quantity"),
+        (
+            {"existing_claim": "models", "size": "1Ti"},
+            r"deploy\.storage: existing_claim: the claim exists, so size would be ignored; remove it",
+        ),
+        (
+            {"existing_claim": "models", "access_mode": "ReadWriteOnce", "storage_class": "nfs"},
+            r"so access_mode, storage_class would be ignored; remove them",
+        ),
     ],
 )
 def test_bad_storage_gives_one_message_naming_the_key(storage: object, message: str) -> None:

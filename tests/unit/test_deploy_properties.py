@@ -109,6 +109,7 @@ def test_kubernetes_render_properties(data: dict[str, Any]) -> None:
             assert len(shm) == 1
             assert {"name": shm[0]["name"], "mountPath": "/dev/shm"} in container["volumeMounts"]
         assert pod["enableServiceLinks"] is False
+        assert pod["automountServiceAccountToken"] is False  # no API credentials in a server's pod
         selected = service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
         assert selected == serving
         if serving:

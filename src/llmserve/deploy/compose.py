@@ -10,6 +10,7 @@ from typing import Any
 
 from llmserve.deploy.settings import PROBE_PERIOD_SECONDS
 from llmserve.deploy.workload import DRAIN_SECONDS, HEALTH_PATH, PRE_STOP_SECONDS, Workload, workload
+from llmserve.errors import SpecError
 from llmserve.plan import LABEL_PREFIX
 from llmserve.spec import ServeSpec
 
@@ -24,6 +25,11 @@ def compose_escape(value: str) -> str:
 
 
 def render(spec: ServeSpec) -> Document:
+    if spec.deploy.nodes > 1:
+        raise SpecError(
+            f"deploy.nodes: {spec.deploy.nodes}: a Compose file runs on one host; "
+            "use `render k8s` to spread the model over nodes, or set deploy.nodes: 1"
+        )
     work = workload(spec)
     container = work.container
     service: Document = {
@@ -33,7 +39,7 @@ def render(spec: ServeSpec) -> Document:
     }
     environment = [f"{key}={compose_escape(value)}" for key, value in work.env.items()]
     if work.options.env_file:
-        service["env_file"] = [work.options.env_file]
+        service["env_file"] = [compose_escape(work.options.env_file)]
     else:
         environment += [_from_environment(work, secret.env) for secret in work.secrets]
     if environment:
@@ -48,8 +54,13 @@ def render(spec: ServeSpec) -> Document:
     service["restart"] = "unless-stopped"
     service["stop_grace_period"] = f"{PRE_STOP_SECONDS + DRAIN_SECONDS}s"
     service["cap_drop"] = ["ALL"]
+    capabilities = []
+    if container.mounts:  # the host's cache and models belong to the user, not to the container's root
+        capabilities.append("DAC_OVERRIDE")
     if work.needs_low_port:  # TGI listens on port 80
-        service["cap_add"] = ["NET_BIND_SERVICE"]
+        capabilities.append("NET_BIND_SERVICE")
+    if capabilities:
+        service["cap_add"] = capabilities
     service["security_opt"] = ["no-new-privileges:true"]
     service["labels"] = {
         f"{LABEL_PREFIX}engine": spec.engine,
@@ -60,10 +71,13 @@ def render(spec: ServeSpec) -> Document:
 
 
 def secret_variables(spec: ServeSpec) -> list[tuple[str, bool]]:
-    """The variables docker-compose reads secrets from, and whether each is required."""
+    """The variables docker-compose reads secrets from, and whether each is required.
+
+    With an env_file, the file's lines go to the container as they are: it must use the engine's names.
+    """
     work = workload(spec)
     if work.options.env_file:
-        return []
+        return [(secret.env, not secret.optional) for secret in work.secrets]
     return [(_source(work, secret.env), not secret.optional) for secret in work.secrets]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from llmserve.errors import SpecError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _OUR_FILE = re.compile(r"^[0-9]{2}-[a-z]+\.yaml$")
+MANAGED_BY = "llmserve"
+_MAX_OBJECT_BYTES = 1024 * 1024  # the value of every rendered object's app.kubernetes.io/managed-by label
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -35,7 +38,24 @@ def object_file_name(index: int, document: dict[str, Any]) -> str:
     return f"{index:02d}-{str(document['kind']).lower()}.yaml"
 
 
+def is_stream(path: Path) -> bool:
+    """A device, pipe or socket (`/dev/stdout`, a FIFO): written into, never replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def write_atomically(path: Path, text: str) -> None:
+    """Replace the file at `path` in one step; a symlink's target is replaced, the link kept."""
+    if is_stream(path):
+        try:
+            with path.open("w") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise SpecError(
+                f"cannot write {path} ({error.strerror}); choose a writable path with -o"
+            ) from None
+        return
+    if path.is_symlink() and path.is_file():
+        path = Path(os.path.realpath(path))
     partial = path.with_name(path.name + ".partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,12 +68,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
-    """One multi-document file when `output` ends in .yaml/.yml, else a directory of one file per object.
+    """One multi-document file when `output` ends in .yaml/.yml (or is a stream such as /dev/stdout),
+    else a directory of one file per object.
 
     Files an earlier render left in the directory (`NN-kind.yaml`) that this one does not write are
     removed, so that `kubectl apply -f DIR` never applies a stale object.
     """
-    if output.suffix.lower() in YAML_SUFFIXES:
+    if output.suffix.lower() in YAML_SUFFIXES or is_stream(output):
         write_atomically(output, to_yaml_documents(documents))
         return [output]
     try:
@@ -66,6 +87,19 @@ def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
         write_atomically(path, to_yaml(document))
         written.append(path)
     for stale in output.iterdir():
-        if _OUR_FILE.match(stale.name) and stale not in written:
+        if _OUR_FILE.fullmatch(stale.name) and stale not in written and _rendered_by_us(stale):
             stale.unlink()
     return written
+
+
+def _rendered_by_us(path: Path) -> bool:
+    """A file an earlier render wrote: one object labelled managed-by llmserve, never a user's file."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > _MAX_OBJECT_BYTES:
+            return False
+        document = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return isinstance(labels, dict) and labels.get("app.kubernetes.io/managed-by") == MANAGED_BY

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmserve.deploy.documents import MANAGED_BY
 from llmserve.deploy.settings import LABEL_VALUE, PROBE_PERIOD_SECONDS
 from llmserve.deploy.workload import (
+    API_KEY_KEY,
     DRAIN_SECONDS,
     HEALTH_PATH,
     PRE_STOP_SECONDS,
     SecretEnv,
     Workload,
+    layout_engine_argument,
     quantity,
     workload,
 )
@@ -42,7 +45,7 @@ WORKER_SCRIPT = f'until ray start --address="$LWS_LEADER_ADDRESS:{RAY_PORT}" --b
 
 
 def k8s_escape(argument: str) -> str:
-    """Kubernetes expands $(VAR) in command and args; $$ stands for a literal $."""
+    """Kubernetes expands $(VAR) in command, args and env values; $$ stands for a literal $."""
     return argument.replace("$", "$$")
 
 
@@ -52,6 +55,12 @@ def render(spec: ServeSpec) -> list[Object]:
         raise SpecError(
             f"model {spec.model} is a directory on this machine, which pods cannot see; "
             "give a Hub id (org/name), or serve it with `render compose`"
+        )
+    layout_flag = layout_engine_argument(spec)
+    if layout_flag is not None:
+        raise SpecError(
+            f"engine argument {layout_flag} changes how many GPUs a pod needs; set tensor_parallel_size "
+            "(GPUs per pod) and deploy.nodes (vLLM pipeline parallel across nodes) instead"
         )
     work = workload(spec)
     objects: list[Object] = []
@@ -78,11 +87,11 @@ def _labels(work: Workload) -> dict[str, str]:
         "app.kubernetes.io/instance": work.name,
         "app.kubernetes.io/component": "inference-server",
         "app.kubernetes.io/part-of": "llmserve",
-        "app.kubernetes.io/managed-by": "llmserve",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
         f"{LABEL_PREFIX}engine": work.spec.engine,
     }
     version = work.plan.engine_version
-    if version and len(version) <= 63 and LABEL_VALUE.match(version):
+    if version and len(version) <= 63 and LABEL_VALUE.fullmatch(version):
         labels["app.kubernetes.io/version"] = version
     return labels
 
@@ -129,11 +138,11 @@ def _claim(work: Workload) -> Object:
 
 def _deployment(work: Workload) -> Object:
     cache = work.options.cache
-    # One ReadWriteOnce volume cannot be mounted by the old and the new pod at once.
-    single_writer = (
-        cache is not None
-        and cache.existing_claim is None
-        and work.options.cache_access_mode == "ReadWriteOnce"
+    # One ReadWriteOnce volume cannot be mounted by the old and the new pod at once (on two nodes the
+    # rollout would wait forever); an existing claim's mode is unknown, so one pod on it is treated alike.
+    single_writer = cache is not None and (
+        (cache.existing_claim is None and work.options.cache_access_mode == "ReadWriteOnce")
+        or (cache.existing_claim is not None and work.options.replicas == 1)
     )
     spec: Object = {
         "replicas": work.options.replicas,
@@ -214,6 +223,7 @@ def _pod_spec(work: Workload, container: Object) -> Object:
     options = work.options
     spec: Object = {
         "enableServiceLinks": False,  # no FOO_PORT variables for the engines to misread
+        "automountServiceAccountToken": False,  # the engines never call the Kubernetes API
         "terminationGracePeriodSeconds": PRE_STOP_SECONDS + DRAIN_SECONDS,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
@@ -251,8 +261,10 @@ def _engine_container(
     if serving:
         port = {"name": PORT_NAME, "containerPort": work.container.container_port, "protocol": "TCP"}
         container["ports"] = [port]
-    env: list[Object] = [{"name": key, "value": value} for key, value in work.env.items()]
+    env: list[Object] = [{"name": key, "value": k8s_escape(value)} for key, value in work.env.items()]
     for secret in work.secrets:
+        if not serving and secret.key == API_KEY_KEY:  # Ray workers answer no HTTP request
+            continue
         reference = {"name": secret.secret, "key": secret.key, "optional": secret.optional}
         env.append({"name": secret.env, "valueFrom": {"secretKeyRef": reference}})
     if env:

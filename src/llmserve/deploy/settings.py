@@ -7,9 +7,18 @@ other spec field live here; the engine-dependent ones are in `check_engine_fits`
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -18,6 +27,7 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
+MAX_INT32 = 2**31 - 1  # Kubernetes' counts (replicas, size, failureThreshold) are int32
 MAX_NAME_LENGTH = 40  # LeaderWorkerSet derives StatefulSet and revision names from it: keep room
 PROBE_PERIOD_SECONDS = 10
 DEFAULT_STARTUP_BUDGET_SECONDS = 30 * 60
@@ -34,7 +44,7 @@ NO_STORAGE = "none"
 
 
 def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, limit: int = 63) -> str:
-    if len(value) > limit or not pattern.match(value):
+    if len(value) > limit or not pattern.fullmatch(value):
         first = "a letter" if pattern is DNS1035_LABEL else "a letter or digit"
         dots = " (and '.')" if pattern is DNS1123_SUBDOMAIN else ""
         raise ValueError(
@@ -45,7 +55,7 @@ def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, l
 
 
 def _quantity(value: str | None) -> str | None:
-    if value is not None and not _QUANTITY.match(value):
+    if value is not None and not _QUANTITY.fullmatch(value):
         raise ValueError(f"{value!r} is not a Kubernetes quantity; write e.g. 8, 500m, 64Gi")
     return value
 
@@ -68,12 +78,26 @@ class CacheStorage(_Strict):
     @field_validator("size")
     @classmethod
     def _size(cls, size: str) -> str | None:
-        return _quantity(size)
+        _quantity(size)
+        if not any(digit in "123456789" for digit in size.rstrip("kMGTPEi")):
+            raise ValueError(f"{size!r} is an empty volume; give the claim a size, e.g. {DEFAULT_CACHE_SIZE}")
+        return size
 
     @field_validator("storage_class", "existing_claim")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
         return None if value is None else _dns_name(value, "name", DNS1123_SUBDOMAIN, limit=253)
+
+    @model_validator(mode="after")
+    def _existing_claim_alone(self) -> CacheStorage:
+        """An existing claim has its own size, class and mode: settings for a new one would be ignored."""
+        ignored = sorted(self.model_fields_set & {"size", "storage_class", "access_mode"})
+        if self.existing_claim is not None and ignored:
+            raise ValueError(
+                f"existing_claim: the claim exists, so {', '.join(ignored)} would be ignored; remove "
+                f"{'it' if len(ignored) == 1 else 'them'}, or drop existing_claim to create a new claim"
+            )
+        return self
 
 
 class Resources(_Strict):
@@ -108,9 +132,14 @@ class DeployOptions(_Strict):
 
     name: str | None = Field(None, description="Name of the objects [default: from engine and model].")
     namespace: str | None = Field(None, description="Kubernetes namespace [default: kubectl's].")
-    replicas: int = Field(1, ge=1, description="Serving copies (pods, or pod groups with nodes > 1).")
+    replicas: int = Field(
+        1, ge=1, le=MAX_INT32, description="Serving copies (pods, or pod groups with nodes > 1)."
+    )
     nodes: int = Field(
-        1, ge=1, description="Nodes per copy; > 1 runs vLLM across nodes (LeaderWorkerSet and Ray)."
+        1,
+        ge=1,
+        le=MAX_INT32,
+        description="Nodes per copy; > 1 runs vLLM across nodes (LeaderWorkerSet and Ray).",
     )
     storage: CacheStorage | Literal["none"] = Field(
         default_factory=CacheStorage, description="HF cache volume; 'none' for a scratch directory."
@@ -127,6 +156,7 @@ class DeployOptions(_Strict):
     startup_budget: int = Field(
         DEFAULT_STARTUP_BUDGET_SECONDS,
         ge=PROBE_PERIOD_SECONDS,
+        le=MAX_INT32,
         description="Seconds a pod may take to start (download, load, warm up) before it is restarted.",
     )
     service_type: ServiceType = "ClusterIP"
@@ -147,12 +177,21 @@ class DeployOptions(_Strict):
                 if first["type"] == "extra_forbidden":
                     message = "unknown key; use size, storage_class, access_mode or existing_claim"
                 raise ValueError(f"{where}: {message}" if where else message) from None
-        if isinstance(value, str) and value != NO_STORAGE:
+        if value is None or (isinstance(value, str) and value != NO_STORAGE):
             raise ValueError(
                 f"{value!r} is not a storage; use none, or a mapping of size, storage_class, "
                 "access_mode and existing_claim"
             )
         return value
+
+    @field_validator("env_file")
+    @classmethod
+    def _env_file(cls, env_file: str | None, info: ValidationInfo) -> str | None:
+        """Relative to the spec, as every path in it is (Compose would read it relative to its own file)."""
+        if env_file is None:
+            return None
+        base = Path((info.context or {}).get("base_dir", "."))
+        return str((base / Path(env_file).expanduser()).resolve())
 
     @field_validator("name")
     @classmethod
@@ -181,7 +220,7 @@ class DeployOptions(_Strict):
     @classmethod
     def _node_selector(cls, selector: dict[str, str]) -> dict[str, str]:
         for key, value in selector.items():
-            if not _LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
+            if not _LABEL_KEY.fullmatch(key) or not LABEL_VALUE.fullmatch(value) or len(value) > 63:
                 raise ValueError(f"{key}={value!r} is not a node label; use e.g. nvidia.com/gpu.product=H100")
         return selector
 

@@ -24,13 +24,26 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         else:
             for path in write_objects(output, objects):
                 console.info(f"wrote {path}")
-        if spec.deploy.cache is not None and spec.deploy.cache_access_mode == "ReadWriteMany":
+        cache = spec.deploy.cache
+        if (
+            cache is not None
+            and cache.existing_claim is None
+            and spec.deploy.cache_access_mode == "ReadWriteMany"
+        ):
             console.info("the cache claim is ReadWriteMany: its storage class must offer that")
+        namespace = spec.deploy.namespace
+        if namespace:
+            console.info(f"the objects go into namespace {namespace}; unless it exists:")
+            console.detail(f"kubectl create namespace {namespace}")
         console.info("create the Secrets the objects read (values come from your environment):")
         for line in k8s.secret_commands(spec):
             console.detail(line)
-        where = output if output is not None else "FILE"
-        console.info(f"then: kubectl apply -f {where}")
+        if output is None:
+            console.info(
+                "then: save the documents and kubectl apply -f FILE, or pipe them: … | kubectl apply -f -"
+            )
+        else:
+            console.info(f"then: kubectl apply -f {output}")
         return
     document = compose.render(spec)
     if output is None:
@@ -45,6 +58,9 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         names = ", ".join(
             f"{name} ({'required' if required else 'optional'})" for name, required in variables
         )
-        console.info(f"docker-compose reads the secrets from these environment variables: {names}")
+        if spec.deploy.env_file:
+            console.info(f"{spec.deploy.env_file} must set these variables for the engine: {names}")
+        else:
+            console.info(f"docker-compose reads the secrets from these environment variables: {names}")
     where = output if output is not None else "FILE"
     console.info(f"then: docker-compose -f {where} up -d")

@@ -14,6 +14,8 @@ from llmserve.deploy.names import workload_name
 from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, DeployOptions
 from llmserve.engines import tgi, vllm
 from llmserve.engines.common import HF_TOKEN_ENV
+from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, lookup
+from llmserve.errors import SpecError
 from llmserve.plan import ContainerLaunch, LaunchPlan
 from llmserve.spec import ServeSpec
 
@@ -26,6 +28,8 @@ PRE_STOP_SECONDS = 15  # endpoints stop sending new requests before the engine h
 DRAIN_SECONDS = 45  # then in-flight requests finish
 _DOCKER_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([bkmgBKMG]?)$")
 _QUANTITY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
+# Flags whose value is a secret by their name (--hf-token, --ngrok-authtoken); not --max-num-batched-tokens.
+_SECRET_FLAG_NAME = re.compile(r"(key|token|secret|passw(or)?d|credentials?)$")
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,54 @@ def container_render(spec: ServeSpec) -> LaunchPlan:
     return engines.render(spec.model_copy(update={"runtime": "docker"}))
 
 
+# Engine flags that decide how many GPUs (and nodes) a pod needs: the objects derive those from
+# tensor_parallel_size and deploy.nodes, so these would leave pods with the wrong GPU count.
+_LAYOUT_FLAGS = {
+    "tgi": frozenset({"num-shard", "sharded"}),
+    "vllm": frozenset(
+        {
+            "tensor-parallel-size",
+            "pipeline-parallel-size",
+            "data-parallel-size",
+            "distributed-executor-backend",
+        }
+    ),
+}
+
+
+def layout_engine_argument(spec: ServeSpec) -> str | None:
+    """The first engine argument that changes the GPU layout the objects were sized for, or None."""
+    table = TGI_FLAGS if spec.engine == "tgi" else VLLM_FLAGS
+    for word in spec.engine_args:
+        if not word.startswith("-"):
+            continue
+        flag = lookup(table, word.replace("_", "-"))
+        if flag is not None and flag.name in _LAYOUT_FLAGS[spec.engine]:
+            return word.split("=", 1)[0]
+    return None
+
+
+def secret_engine_argument(spec: ServeSpec) -> str | None:
+    """The first engine argument that carries a secret (a rendered file would hold its value), or None."""
+    table = TGI_FLAGS if spec.engine == "tgi" else VLLM_FLAGS
+    for word in spec.engine_args:
+        if not word.startswith("-"):
+            continue
+        flag = lookup(table, word)
+        name = word.lstrip("-").split("=", 1)[0]
+        if (flag is not None and flag.kind == "secret") or _SECRET_FLAG_NAME.search(name.lower()):
+            return word.split("=", 1)[0]
+    return None
+
+
 def workload(spec: ServeSpec) -> Workload:
+    secret_flag = secret_engine_argument(spec)
+    if secret_flag is not None:
+        raise SpecError(
+            f"engine argument {secret_flag} carries a secret, which the rendered file would hold; "
+            "set it in the spec instead (api_key, hf_token, or an env entry named like MY_TOKEN), "
+            "which becomes a Secret reference"
+        )
     plan = container_render(spec)
     assert isinstance(plan.launch, ContainerLaunch)
     name = workload_name(spec)
@@ -103,7 +154,7 @@ def workload(spec: ServeSpec) -> Workload:
 
 def quantity(docker_size: str) -> str:
     """Docker's size notation (1g, 512m, 2.5g: binary units) as a Kubernetes quantity (1Gi, …)."""
-    match = _DOCKER_SIZE.match(docker_size)
+    match = _DOCKER_SIZE.fullmatch(docker_size)
     if match is None:  # the spec validated it; this would be a bug
         raise ValueError(f"{docker_size!r} is not a size")
     number, unit = match.groups()
