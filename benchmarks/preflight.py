@@ -74,6 +74,9 @@ def cases() -> None:
             ("HF_HUB_OFFLINE set, not cached", "org/open", None, offline),
             ("hub unreachable (refused)", "org/open", None, HubAccess(hub_cache, CLOSED_ENDPOINT)),
         ]
+        dry_run = [*LLMSERVE, "vllm", "org/open", "--vllm-python", sys.executable, "--dry-run"]
+        baseline = median_ms(lambda: subprocess.run(dry_run, capture_output=True, check=False), repeats=5)
+        print(f"baseline: `llmserve vllm org/open --dry-run` (no preflight) {baseline:.0f} ms")
         print(f"{'case':34} {'reader (median)':>16} {'llmserve vllm (median)':>22}  outcome")
         for label, model, revision, access in table:
             in_process = median_ms(lambda m=model, r=revision, a=access: outcome(m, r, a))  # type: ignore[misc]

@@ -143,10 +143,6 @@ EngineOpt = Annotated[
 ]
 Lenient = Annotated[bool, typer.Option(help="Drop what the other engine cannot do, with a warning.")]
 ReadyTimeout = Annotated[float, typer.Option(help="Seconds to wait for readiness.")]
-NoPreflight = Annotated[
-    bool,
-    typer.Option("--no-preflight", help="Start the engine without checking that it can have the model."),
-]
 RenderTarget = Annotated[
     str | None,
     typer.Option(
@@ -170,6 +166,10 @@ ServiceType = Annotated[
 ]
 StartupBudget = Annotated[
     int | None, typer.Option(help="Seconds a pod may take to start before it is restarted [default: 1800].")
+]
+NoPreflight = Annotated[
+    bool,
+    typer.Option("--no-preflight", help="Start the engine without checking that it can have the model."),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,9 +340,9 @@ def tgi(
     max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
-    no_preflight: NoPreflight = False,
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve MODEL with TGI in Docker."""
     _serve({"engine": "tgi", "model": model}, locals())
@@ -365,9 +365,9 @@ def vllm(
     image: Image = None, pull: Pull = None, shm_size: ShmSize = None, volume: Volume = None,
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
-    no_preflight: NoPreflight = False,
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve MODEL with vLLM (a local process, or Docker with --runtime docker)."""
     _serve({"engine": "vllm", "model": model}, locals())
@@ -395,9 +395,9 @@ def run(
     max_batch_total_tokens: MaxBatchTotal = None, max_concurrent_requests: MaxConcurrent = None,
     dry_run: DryRun = False, json_output: Json = False, explain: Explain = False,
     detach: Detach = False, smoke: Smoke = False, ready_timeout: ReadyTimeout = 1800.0,
-    no_preflight: NoPreflight = False,
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
+    no_preflight: NoPreflight = False,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
 
@@ -700,15 +700,15 @@ def doctor(
     else:
         for line in describe(report):
             console.result(line)
-    missing = report.missing_for(engine)
-    if missing:
-        raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
-    if report.model is not None and not report.model["available"]:
+    if report.model is not None and not report.model["available"]:  # the question asked comes first
         raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
     if report.model is not None and (report.model.get("fit") or {}).get("refusal"):
         from llmserve.fit import DoesNotFit
 
         raise DoesNotFit(report.model["fit"]["refusal"])
+    missing = report.missing_for(engine)
+    if missing:
+        raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
 
 
 def main() -> None:

@@ -128,7 +128,7 @@ def read(model: str, revision: str | None, access: HubAccess, *, need_weights: b
         if cached is not None and (cached.weight_files or not need_weights):
             return cached
         if cached is not None:
-            partial = f" (the cache at {access.cache_dir} holds its config but not its weights)"
+            partial = " (the cache holds its config but not its weights)"
     if access.offline:
         raise ModelUnavailable(
             Reason.OFFLINE_ENV,
@@ -175,11 +175,21 @@ def _weights_in(directory: Path) -> tuple[WeightFile, ...]:
     present = {p.name: p for p in directory.iterdir() if p.is_file()}  # is_file: a dangling link is not
     for index in _SHARD_INDEXES:
         if index in present:
-            shards = set(json.loads(present[index].read_text()).get("weight_map", {}).values())
+            shards = _shards_named(present[index])
             if not shards <= present.keys():
                 return ()  # some shards are missing: not loadable
             return tuple(WeightFile(name, present[name].stat().st_size) for name in sorted(shards))
     return _pick_format({name: path.stat().st_size for name, path in present.items()})
+
+
+def _shards_named(index: Path) -> set[str]:
+    try:
+        weight_map = json.loads(index.read_text()).get("weight_map")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ModelUnavailable(
+            Reason.NO_WEIGHTS, f"{index} cannot be read as a shard index ({error}); fix or replace it"
+        ) from None
+    return {str(name) for name in (weight_map or {}).values()}
 
 
 def _pick_format(sizes: Mapping[str, int | None]) -> tuple[WeightFile, ...]:

@@ -137,3 +137,27 @@ def test_busy_port_is_refused_before_the_engine_starts(
     assert f"port {port} on 127.0.0.1 is already in use" in "".join(server.stderr)
     assert "started vllm" not in server.output
     assert engine_processes(tiny_model) == []
+
+
+def test_hub_model_without_cache_or_hub_is_refused_before_vllm_starts(
+    llmserve: Callable[..., Llmserve], vllm_python: str, tmp_path: Path
+) -> None:
+    """Alone, the engine takes half a minute to fail this way (BENCHMARKS.md); llmserve never starts it."""
+    model = "some-org/some-model"
+    env = {"HF_HOME": str(tmp_path / "empty-hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}  # nothing listens
+    server = llmserve(["vllm", model, "--vllm-python", vllm_python, "--port", str(free_port())], env=env)
+    assert server.finish(timeout=30) == ExitCode.ENVIRONMENT
+    err = "".join(server.stderr)
+    assert f"{model} is not in the HF cache ({tmp_path / 'empty-hf' / 'hub'})" in err
+    assert "the hub at http://127.0.0.1:9 does not answer" in err
+    assert f"`hf download {model}`" in err
+    assert err.count("\n") == 1 and "started vllm" not in server.output
+    # Only processes naming this model: other servers' renamed VLLM:: children are not this test's.
+    assert [pid for pid in engine_processes(model) if command_names(pid, model)] == []
+
+
+def command_names(pid: int, text: str) -> bool:
+    try:
+        return text in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:  # it ended meanwhile
+        return False

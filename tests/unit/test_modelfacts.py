@@ -84,6 +84,8 @@ def test_sharded_weights_need_every_shard(tmp_path: Path) -> None:
     assert unavailable(str(tmp_path), None, access(None)).reason == Reason.NO_WEIGHTS
     (tmp_path / shards["v"]).write_bytes(b"\0" * 20)
     assert read(str(tmp_path), None, access(None)).weight_bytes == 30
+    (tmp_path / "model.safetensors.index.json").write_text("[not an index")
+    assert "cannot be read as a shard index" in unavailable(str(tmp_path), None, access(None)).message
 
 
 def test_safetensors_are_preferred_over_pickles(tmp_path: Path) -> None:

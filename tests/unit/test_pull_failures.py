@@ -3,9 +3,15 @@ this machine can produce them: Docker 20.10 against Debian's registry and a host
 
 from __future__ import annotations
 
-import pytest
+import io
+from collections.abc import Iterator
 
+import pytest
+from docker.errors import APIError
+
+from llmserve.console import Console
 from llmserve.errors import ExitCode
+from llmserve.runtimes.docker import PullFailed, pull
 from llmserve.runtimes.pull_failures import classify, registry_of, tag_of
 
 TGI = "ghcr.io/huggingface/text-generation-inference:3.3.7"
@@ -129,3 +135,39 @@ def test_a_pinned_default_tag_says_so() -> None:
 def test_registry_and_tag_of_an_image(image: str, registry: str, tag: str) -> None:
     assert registry_of(image) == registry
     assert tag_of(image) == tag
+
+
+class FakeApi:
+    """The one seam: the docker client's low-level pull, answering as the daemon did."""
+
+    def __init__(self, events: list[dict[str, str]] | None = None, error: Exception | None = None) -> None:
+        self.events = events or []
+        self.error = error
+
+    def pull(self, repository: str, **_kwargs: object) -> Iterator[dict[str, str]]:
+        if self.error is not None:
+            raise self.error
+        yield from self.events
+
+
+@pytest.mark.parametrize(
+    "api",
+    [
+        # The daemon refused at once: the SDK's APIError wraps its words in its own request URL.
+        FakeApi(
+            error=APIError(
+                "500 Server Error for http+docker://localhost/v1.41/images/create", explanation=NO_CREDENTIALS
+            )
+        ),
+        # The daemon failed mid-stream: its words arrive as an event.
+        FakeApi(events=[{"status": "Pulling from nothing"}, {"error": NO_CREDENTIALS}]),
+    ],
+)
+def test_pull_reports_the_class_whichever_way_the_daemon_fails(api: FakeApi) -> None:
+    client = type("Client", (), {"api": api})()
+    with pytest.raises(PullFailed) as caught:
+        pull(client, "127.0.0.1:5072/nothing:1.0", Console(err=io.StringIO()))
+    assert caught.value.exit_code == ExitCode.ENVIRONMENT
+    assert caught.value.message.startswith("could not pull 127.0.0.1:5072/nothing:1.0: 127.0.0.1:5072 wants")
+    assert "no basic auth credentials" in caught.value.message
+    assert "http+docker" not in caught.value.message

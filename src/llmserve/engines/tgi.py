@@ -59,8 +59,7 @@ TRAITS = EngineTraits(
         ),
         *HUB_FAILURES,
         Hint(
-            r"DownloadError|RepositoryNotFoundError|Repository Not Found|Connection error|"
-            r"LocalEntryNotFoundError",
+            r"DownloadError|Connection error",
             "the weights could not be downloaded: check the model id, the network, "
             "or give a local model directory",
         ),
