@@ -16,6 +16,7 @@ import typer
 from llmserve import __version__
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
 from llmserve.options import DEPLOY_OPTION_FIELDS, OPTION_FIELDS
+from llmserve.redaction import masked_word
 
 if TYPE_CHECKING:
     from llmserve.console import Console
@@ -231,8 +232,8 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
             _set(data, dotted, options[option])
     for pair in options.get("env") or []:
         name, sep, value = pair.partition("=")
-        if not sep:
-            raise SpecError(f"--env {name!r} has no value; write it as KEY=VALUE")
+        if not sep:  # what follows the name may be a secret typed with the wrong separator
+            raise SpecError(f"--env {masked_word(name)!r} has no value; write it as NAME=VALUE")
         data.setdefault("env", {})[name] = value
     if options.get("lora"):
         data["lora_adapters"] = options["lora"]
@@ -590,6 +591,9 @@ def smoke(
     ] = None,
     api_key_file: ApiKeyFile = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds the whole check may take (each request has its own cap).")
+    ] = 180.0,
 ) -> None:
     """Check that a running server answers /health and /v1/models, and generates."""
     from llmserve.console import Console
@@ -602,7 +606,7 @@ def smoke(
             api_key = read_secret_file(api_key_file.expanduser())
         except ValueError as problem:
             raise SpecError(f"--api-key-file: {problem}") from None
-    report = run_smoke(url, model, api_key)
+    report = run_smoke(url, model, api_key, timeout=timeout)
     console = Console()
     if json_output:
         console.json(report.to_dict())

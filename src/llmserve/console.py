@@ -1,4 +1,5 @@
-"""llmserve's own output: human lines on stderr, results on stdout.
+"""llmserve's own output: human lines on stderr, results on stdout, every one of them through the
+secret policy (`redaction.redact`), whatever produced it.
 
 rich is imported only where it draws something (pull progress), so that --help stays fast.
 """
@@ -9,6 +10,8 @@ import json
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
+
+from llmserve.redaction import redact
 
 PREFIX = "llmserve: "
 LAYER_STATUSES = frozenset(
@@ -39,16 +42,16 @@ class Console:
         self._line(f"error: {message}", "1;31")
 
     def detail(self, message: str) -> None:
-        self.err.write(f"  {message}\n")
+        self.err.write(f"  {redact(message)}\n")
         self.err.flush()
 
     def _line(self, message: str, color: str) -> None:
         prefix = f"\x1b[{color}m{PREFIX}\x1b[0m" if self.color else PREFIX
-        self.err.write(f"{prefix}{message}\n")
+        self.err.write(f"{prefix}{redact(message)}\n")
         self.err.flush()
 
     def result(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self.out.write(redact(text) + "\n")
         self.out.flush()
 
     def json(self, document: Any) -> None:

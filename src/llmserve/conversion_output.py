@@ -14,6 +14,8 @@ from llmserve.translate import ENGINE_NAMES, retarget
 def _validation_problem(data: dict[str, Any]) -> str | None:
     """Why the spec would not validate on this machine, if it would not (secrets aside)."""
     checked = {key: value for key, value in data.items() if key not in SECRET_FIELDS}
+    if isinstance(checked.get("env"), dict):  # references are resolved at launch, not here
+        checked["env"] = {k: v for k, v in checked["env"].items() if not str(v).startswith("env:")}
     try:
         build_spec(checked)
     except SpecError as error:

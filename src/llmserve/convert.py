@@ -2,8 +2,9 @@
 
 Reads `docker run … <TGI or vLLM image> …`, `text-generation-launcher …` (with TGI's upper-case
 environment variables), `vllm serve …` and `python -m vllm.entrypoints.openai.api_server …`.
-Unknown flags are reported by name. Secrets never reach the spec: they become references to the
-environment variable that supplies them at launch (`env:NAME`).
+Unknown flags are reported by name. Secrets never reach the spec, the notes or a message: every
+value the secret policy (`redaction`) calls secret becomes a reference to the environment variable
+that supplies it at launch (`env:NAME`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from typing import Any
 
 from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, Flag, lookup
 from llmserve.errors import SpecError
+from llmserve.redaction import is_secret_flag, is_secret_name, masked_word
 
 HF_TOKEN_NAMES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 API_KEY_REFERENCE = "env:LLMSERVE_API_KEY"
 HF_TOKEN_REFERENCE = "env:HF_TOKEN"
+HF_TOKEN_FLAGS = ("hf-token", "huggingface-token")  # vLLM's newer --hf-token
+API_KEY_NAMES = ("API_KEY", "VLLM_API_KEY")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 # `docker run` options that take a value (the rest used in serving lines are switches).
@@ -100,7 +105,13 @@ def _docker_run(words: list[str], environment: dict[str, str]) -> Conversion:
     conversion.data["image"] = image
     for pair in docker.get("-e", []) + docker.get("--env", []):
         name, eq, value = pair.partition("=")
+        if not _ENV_NAME.match(name):
+            raise SpecError(
+                f"docker -e {masked_word(pair)!r} is not NAME=VALUE nor NAME; fix the variable's name"
+            )
         environment[name] = value if eq else f"<from the shell's ${name}>"
+    for env_file in docker.get("--env-file", []):
+        conversion.notes.append(f"docker --env-file {env_file} is not read: put its variables in env")
     mounts = _docker_options(docker, conversion)
     parse = _tgi if conversion.engine == "tgi" else _vllm
     conversion = parse(words, environment, conversion)
@@ -157,20 +168,39 @@ def _docker_options(docker: dict[str, list[str]], conversion: Conversion) -> lis
 
 
 def _secrets_from_environment(environment: dict[str, str], conversion: Conversion) -> None:
-    for name in HF_TOKEN_NAMES:
-        if name in environment:
-            environment.pop(name)
-            conversion.data["hf_token"] = HF_TOKEN_REFERENCE
-            conversion.notes.append(f"{name}: the token is not copied; give it at launch in $HF_TOKEN")
-    for name in ("API_KEY", "VLLM_API_KEY"):
-        if name in environment:
-            environment.pop(name)
+    """Secret-looking variables become references: the spec says where the value comes from."""
+    for name in list(environment):
+        if not is_secret_name(name):
+            continue
+        environment.pop(name)
+        if name in HF_TOKEN_NAMES:
+            _hf_token(conversion, name)
+        elif name in API_KEY_NAMES:
             _api_key(conversion)
+        else:
+            conversion.data.setdefault("env", {})[name] = f"env:{name}"
+            conversion.notes.append(f"{name}: a secret, not copied; it is read from ${name} at launch")
+
+
+def _hf_token(conversion: Conversion, source: str) -> None:
+    conversion.data["hf_token"] = HF_TOKEN_REFERENCE
+    conversion.notes.append(f"{source}: the token is not copied; give it at launch in $HF_TOKEN")
 
 
 def _api_key(conversion: Conversion) -> None:
     conversion.data["api_key"] = API_KEY_REFERENCE
     conversion.notes.append("the API key is not copied; give it at launch in $LLMSERVE_API_KEY")
+
+
+def _unknown_secret_flag(word: str, words: list[str], conversion: Conversion) -> None:
+    """A flag llmserve does not know whose name looks secret: its value is dropped, never echoed."""
+    name = word.split("=", 1)[0]
+    if "=" not in word and words and not words[0].startswith("-"):
+        words.pop(0)
+    if name.lstrip("-") in HF_TOKEN_FLAGS:
+        _hf_token(conversion, name)
+    else:
+        conversion.notes.append(f"{name}: a secret, not copied; give the engine its value at launch")
 
 
 def _parse_flags(
@@ -181,6 +211,9 @@ def _parse_flags(
     while words:
         word = words.pop(0)
         flag = lookup(table, word) if word.startswith("-") else None
+        if flag is None and is_secret_flag(word):
+            _unknown_secret_flag(word, words, conversion)
+            continue
         if flag is None:
             conversion.unknown.append(word)
             # An unknown flag's value (a word not starting with -) goes with it.
@@ -231,7 +264,7 @@ def _apply(conversion: Conversion, pairs: list[tuple[Flag, list[str]]]) -> None:
             if flag.name == "api-key":
                 _api_key(conversion)
             else:
-                conversion.notes.append(f"--{flag.name}: a secret, not copied")
+                conversion.notes.append(f"--{flag.name}: a secret, not copied; give it at launch")
         elif flag.kind == "passthrough":
             engine_args += [f"--{flag.name}", *values]
         elif flag.name not in ("enable-lora",):

@@ -7,7 +7,7 @@ from typing import Any
 
 from llmserve.defaults import Choice
 from llmserve.engines.vllm import TASK_FLAG_DEPRECATED_IN, parse_version
-from llmserve.plan import MASK
+from llmserve.redaction import MASK, mask_args, mask_env
 from llmserve.spec import SECRET_FIELDS, ServeSpec
 from llmserve.translate import MAPPINGS_BY_FIELD
 
@@ -46,11 +46,9 @@ def _shown(field: str, value: Any) -> str:
     if field in SECRET_FIELDS:
         return MASK if value is not None else "-"
     if isinstance(value, dict):
-        return ", ".join(
-            f"{key}={MASK if 'KEY' in key or 'TOKEN' in key else val}" for key, val in value.items()
-        )
+        return ", ".join(f"{key}={val}" for key, val in mask_env(value).items())
     if isinstance(value, list):
-        return " ".join(map(str, value))
+        return " ".join(mask_args([str(item) for item in value]))
     return str(value)
 
 

@@ -249,9 +249,7 @@ def _start(plan: LaunchPlan, options: LaunchOptions, forwarder: LogForwarder, cl
 
     if not options.detach:
         return process.start(plan, forwarder)
-    log_file = state.log_path(plan.name)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log_file.write_bytes(b"")
+    log_file = state.create_log(plan.name)
     server = process.start(plan, None, log_file=log_file)
     try:
         # Recorded at once, so that `llmserve ps` and `stop` know it even if llmserve dies while it starts.

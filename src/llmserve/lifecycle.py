@@ -7,7 +7,7 @@ A record whose process has died is shown once as exited, then forgotten.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +15,9 @@ from typing import Any
 
 from llmserve import state
 from llmserve.errors import LlmserveError, NotFound
-from llmserve.logstream import mask, secret_values, split_lines
+from llmserve.logstream import split_lines
 from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL
+from llmserve.redaction import Redactor, redact_bytes, secret_values_of
 from llmserve.runtimes import process
 
 GUARDIAN_MARK = b"llmserve.runtimes.guardian"
@@ -47,9 +48,19 @@ def _guardian_alive(pid: int) -> bool:
         return False
 
 
+def _report_damaged(message: str) -> None:
+    from llmserve.console import Console
+
+    Console().warn(message)
+
+
+def _records() -> list[state.ServerRecord]:
+    return state.load_all(report=_report_damaged)
+
+
 def _local_servers() -> list[ServerInfo]:
     servers = []
-    for record in state.load_all():
+    for record in _records():
         running = _guardian_alive(record.pid)
         servers.append(
             ServerInfo(
@@ -111,7 +122,7 @@ def _find_container(client: Any | None, name: str) -> Any | None:
 
 
 def _find_record(name: str) -> state.ServerRecord | None:
-    return next((r for r in state.load_all() if name in (r.name, str(r.pid))), None)
+    return next((r for r in _records() if name in (r.name, str(r.pid))), None)
 
 
 def _unknown(name: str) -> NotFound:
@@ -153,32 +164,22 @@ def log_lines(name: str, *, follow: bool) -> Iterator[bytes]:
     """A server's log lines, with the secrets it was given masked (TGI logs its API key)."""
     record = _find_record(name)
     if record is not None:
-        if not record.log_path.exists():
-            raise NotFound(f"{name} has no log file at {record.log_path}")
-        secrets = _process_secrets(record.pid)
-        if follow:
-            lines: Iterable[bytes] = process.follow_file(
-                record.log_path, lambda: None if _guardian_alive(record.pid) else 0
-            )
-        else:
-            lines = record.log_path.open("rb")
-        yield from (mask(line, secrets) for line in lines)
+        handle = state.open_log(record.name)
+        if handle is None:
+            raise NotFound(f"{record.name} has no log file in {state.servers_dir()}")
+        running: Callable[[], int | None] = (
+            (lambda: None if _guardian_alive(record.pid) else 0) if follow else lambda: 0
+        )
+        lines = process.follow_file(handle, running)
+        yield from (redact_bytes(line) for line in lines)  # the guardian masked them as it wrote
         return
     container = _find_container(_docker_client(), name)
     if container is None:
         raise _unknown(name)
-    secrets = [value.encode() for value in secret_values(container.attrs["Config"].get("Env") or [])]
+    secrets = secret_values_of(container.attrs["Config"].get("Env") or [])
     chunks = container.logs(stream=True, follow=True) if follow else [container.logs()]
-    yield from (mask(line, secrets) for line in split_lines(chunks))
-
-
-def _process_secrets(pid: int) -> list[bytes]:
-    """The secrets in a detached server's environment (its guardian's, which the engine inherited)."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
-    return [value.encode() for value in secret_values(environ)]
+    redact = Redactor(secrets).bytes
+    yield from (redact(line) for line in split_lines(chunks))
 
 
 def age(since_iso: str) -> str:

@@ -12,11 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from llmserve.engines.common import EngineTraits
-from llmserve.plan import MASK_BYTES as MASK
-from llmserve.spec import is_secret_env_name
+from llmserve.redaction import Redactor
 
-# Shorter values ("1", "true") would mask ordinary words in every line.
-MIN_MASKED_LENGTH = 4
 TAIL_LINES = 500  # searched for known failures; the last few are shown
 _DIM = b"\x1b[2m"
 _RESET = b"\x1b[0m"
@@ -28,7 +25,7 @@ class LogForwarder:
     ) -> None:
         self._traits = traits
         # TGI logs its whole argument struct, API key included: mask secrets in every line we keep.
-        self._secrets = [secret.encode() for secret in secrets if len(secret) >= MIN_MASKED_LENGTH]
+        self._redactor = Redactor(secrets)
         self._sink = sink
         self._prefix = _DIM + traits.name.encode() + b" | " + _RESET if decorate else b""
         self._lock = threading.Lock()
@@ -45,11 +42,11 @@ class LogForwarder:
     def _pump(self, lines: Iterable[bytes], on_end: Callable[[], None] | None) -> None:
         write, flush, prefix = self._sink.write, self._sink.flush, self._prefix
         milestones = [(needle.encode(), label) for needle, label in self._traits.milestones]
-        secrets = self._secrets
+        redact = self._redactor.bytes
         try:
             for raw in lines:
                 line = raw if raw.endswith(b"\n") else raw + b"\n"
-                line = mask(line, secrets)
+                line = redact(line)
                 with self._lock:
                     write(prefix + line if prefix else line)
                     flush()
@@ -74,23 +71,6 @@ class LogForwarder:
 
     def diagnose(self) -> tuple[str, str] | None:
         return self._traits.diagnose(self.tail(TAIL_LINES))
-
-
-def mask(line: bytes, secrets: list[bytes]) -> bytes:
-    for secret in secrets:
-        if secret in line:
-            line = line.replace(secret, MASK)
-    return line
-
-
-def secret_values(env_pairs: Iterable[str]) -> list[str]:
-    """Values of the secret-named variables among `NAME=value` pairs (a container's or process's)."""
-    values = []
-    for pair in env_pairs:
-        name, _, value = pair.partition("=")
-        if len(value) >= MIN_MASKED_LENGTH and is_secret_env_name(name):
-            values.append(value)
-    return values
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterable[bytes]:

@@ -1,7 +1,8 @@
 """A launch plan: the exact thing a runtime will start, as a frozen value.
 
 Rendering a spec gives a plan; a plan prints itself as a shell line a person can paste and as JSON.
-The plan knows which environment values are secret and masks them in every printed form.
+The plan knows which environment values are secret; every printed form masks them (and secret
+flags among the engine arguments) by llmserve's one secret policy, `redaction`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-MASK = "***"
-MASK_BYTES = MASK.encode()
+from llmserve.redaction import mask_args, mask_env, secret_values_in_args
+
 LABEL_PREFIX = "llmserve."
 MANAGED_LABEL = f"{LABEL_PREFIX}managed"
 
@@ -87,22 +88,32 @@ class LaunchPlan:
 
     @property
     def secret_values(self) -> list[str]:
-        return [value for name, value in self.launch.env.items() if name in self.secret_env]
+        """Every secret the engine gets: in its environment, or as a secret flag's value (`-- --api-key`)."""
+        in_env = [value for name, value in self.launch.env.items() if name in self.masked_names()]
+        return in_env + secret_values_in_args(self.argv)
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return self.launch.command if isinstance(self.launch, ContainerLaunch) else self.launch.argv
+
+    def masked_names(self) -> set[str]:
+        return {name for name, value in self.masked_env().items() if value != self.launch.env[name]}
 
     @property
     def api_key(self) -> str | None:
         return self.launch.env.get(self.api_key_env) if self.api_key_env else None
 
     def masked_env(self) -> dict[str, str]:
-        return {name: MASK if name in self.secret_env else value for name, value in self.launch.env.items()}
+        return mask_env(self.launch.env, self.secret_env)
 
     def shell_line(self) -> str:
         """The command a person could paste to do what this plan does (secrets masked)."""
         if isinstance(self.launch, ContainerLaunch):
-            return shlex.join(docker_run_argv(self.launch, self.host, self.port, self.masked_env()))
+            argv = docker_run_argv(self.launch, self.host, self.port, self.masked_env())
+            return shlex.join(mask_args(argv))
         assignments = [f"{name}={value}" for name, value in self.masked_env().items()]
         prefix = ["env", *assignments] if assignments else []
-        return shlex.join([*prefix, *self.launch.argv])
+        return shlex.join(mask_args([*prefix, *self.launch.argv]))
 
     def to_dict(self) -> dict[str, Any]:
         launch: dict[str, Any]
@@ -111,7 +122,7 @@ class LaunchPlan:
             launch = {
                 "name": container.name,
                 "image": container.image,
-                "command": list(container.command),
+                "command": mask_args(container.command),
                 "ports": {f"{container.container_port}/tcp": [self.host, self.port]},
                 "mounts": [
                     {"source": m.source, "target": m.target, "read_only": m.read_only}
@@ -124,7 +135,7 @@ class LaunchPlan:
                 "pull": container.pull,
             }
         else:
-            launch = {"argv": list(self.launch.argv)}
+            launch = {"argv": mask_args(self.launch.argv)}
         launch["env"] = self.masked_env()
         return {
             "name": self.name,

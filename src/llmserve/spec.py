@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from llmserve import redaction
 from llmserve.deploy.settings import DeployOptions, check_engine_fits
 from llmserve.errors import SpecError
 
@@ -60,10 +61,10 @@ TGI_QUANTIZATIONS: tuple[str, ...] = (
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_ENV_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 SECRET_FIELDS = frozenset({"api_key", "hf_token"})
 SECRET_FROM_ENV = "env:"
 SECRET_FROM_FILE = "file:"
+MAX_SECRET_FILE_BYTES = 64 * 1024
 
 
 def default_hf_cache() -> str:
@@ -76,20 +77,37 @@ def looks_like_path(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or model in (".", "..")
 
 
-def is_secret_env_name(name: str) -> bool:
-    upper = name.upper()
-    return any(word in upper for word in _SECRET_ENV_WORDS)
-
-
 def read_secret_file(path: Path) -> str:
     """A secret kept in a file (its surrounding whitespace dropped); ValueError says what is wrong."""
     try:
-        secret = path.read_text().strip()
+        if path.exists() and not path.is_file():  # a FIFO or /dev/zero would never end
+            raise ValueError(f"{path} is not a regular file; put the secret in a file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        if len(raw) > MAX_SECRET_FILE_BYTES:
+            raise ValueError(f"{path} is larger than a secret can be; check the path")
+        secret = raw.decode().strip()
     except OSError as error:
         raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
+    except UnicodeDecodeError:  # its message would quote the file's bytes
+        raise ValueError(f"{path} is not UTF-8 text; save the secret as plain text") from None
     if not secret:
         raise ValueError(f"{path} is empty; put the secret in it")
+    redaction.remember(secret)
     return secret
+
+
+def resolve_reference(value: str, info: ValidationInfo) -> str:
+    """The value an `env:NAME` or `file:PATH` reference names; any other value as it is."""
+    if value.startswith(SECRET_FROM_ENV):
+        name = value.removeprefix(SECRET_FROM_ENV)
+        if not os.environ.get(name):
+            raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
+        return os.environ[name]
+    if value.startswith(SECRET_FROM_FILE):
+        base = Path((info.context or {}).get("base_dir", "."))
+        return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
+    return value
 
 
 def _one_of(values: tuple[str, ...]) -> str:
@@ -181,15 +199,9 @@ class ServeSpec(_Strict):
         """`env:NAME` and `file:PATH` name where a secret comes from; the spec never holds it."""
         if not isinstance(value, str):
             return value
-        if value.startswith(SECRET_FROM_ENV):
-            name = value.removeprefix(SECRET_FROM_ENV)
-            if not os.environ.get(name):
-                raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
-            return os.environ[name]
-        if value.startswith(SECRET_FROM_FILE):
-            base = Path((info.context or {}).get("base_dir", "."))
-            return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
-        return value
+        resolved = resolve_reference(value, info)
+        redaction.remember(resolved)
+        return resolved
 
     @field_validator("image")
     @classmethod
@@ -266,11 +278,20 @@ class ServeSpec(_Strict):
 
     @field_validator("env")
     @classmethod
-    def _env(cls, env: dict[str, str]) -> dict[str, str]:
+    def _env(cls, env: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for name in env:
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not an environment variable name; use letters, digits and _")
+        # A value may name where it comes from (env:NAME, file:PATH), as convert writes secrets.
+        env = {name: resolve_reference(value, info) for name, value in env.items()}
+        redaction.remember(*(value for name, value in env.items() if redaction.is_secret_name(name)))
         return env
+
+    @field_validator("engine_args")
+    @classmethod
+    def _engine_args(cls, args: list[str]) -> list[str]:
+        redaction.remember(*redaction.secret_values_in_args(args))
+        return args
 
     @field_validator("lora_adapters")
     @classmethod

@@ -84,15 +84,16 @@ def test_detached_container_ps_smoke_logs_stop(
 
 
 @pytest.mark.vllm
-@pytest.mark.usefixtures("state_dir")
 def test_detached_process_ps_logs_stop(
-    llmserve: Callable[..., Llmserve], tiny_model: str, vllm_python: str
+    llmserve: Callable[..., Llmserve], tiny_model: str, vllm_python: str, state_dir: Path, tmp_path: Path
 ) -> None:
     port = free_port()
+    key_file = tmp_path / "api-key"
+    key_file.write_text(API_KEY)
     started = run_json(
         llmserve,
         *tiny_args(tiny_model, port),
-        *("--vllm-python", vllm_python, "--detach", "--smoke", "--json"),
+        *("--vllm-python", vllm_python, "--api-key-file", str(key_file), "--detach", "--smoke", "--json"),
         timeout=READY_TIMEOUT,
     )
     name = started["name"]
@@ -105,6 +106,9 @@ def test_detached_process_ps_logs_stop(
     logs = llmserve(["logs", name])
     assert logs.finish(30) == 0
     assert "Application startup complete" in "".join(logs.stdout)
+    assert API_KEY not in "".join(logs.stdout) + json.dumps(started)
+    written = [path.read_bytes() for path in state_dir.rglob("*") if path.is_file()]
+    assert written and not any(API_KEY.encode() in data for data in written)  # the log, the record
 
     stopped = llmserve(["stop", "--all", "--json"])
     assert stopped.finish(60) == 0

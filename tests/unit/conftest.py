@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from llmserve import machine
+from llmserve import machine, redaction
 from llmserve.engines import vllm_discovery
 from llmserve.errors import EnvironmentMissing
 from tests.unit.recorded import recorded
@@ -35,6 +35,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     # The one seam for the machine: unit tests run on a recorded one, whatever runs them.
     epyc = recorded("amd-epyc-avx2")
     monkeypatch.setattr(machine, "read_machine", lambda *, gpus=True: epyc)
+    redaction.reset()  # each test starts as a fresh llmserve process would
     yield home
 
 

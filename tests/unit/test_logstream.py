@@ -5,7 +5,8 @@ import io
 import pytest
 
 from llmserve.engines import TRAITS
-from llmserve.logstream import LogForwarder, secret_values, split_lines
+from llmserve.logstream import LogForwarder, split_lines
+from llmserve.redaction import secret_values_of as secret_values
 
 
 def test_lines_are_forwarded_in_order_with_a_tail_and_milestones() -> None:

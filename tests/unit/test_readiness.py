@@ -113,12 +113,12 @@ def test_smoke_of_a_wrong_model_name(server: tuple[str, dict[str, Any]]) -> None
 
 @pytest.mark.parametrize("url", ["notaurl", "", "http://", "http://[::1", "ftp://x"])
 def test_smoke_of_something_that_is_not_a_url(url: str) -> None:
-    with pytest.raises(SpecError, match="is not an http"):
+    with pytest.raises(SpecError, match=r"is not (a valid|an http)"):
         readiness.smoke(url, None, None)
 
 
 def test_smoke_of_nothing_listening() -> None:
-    with pytest.raises(SmokeFailed, match="did not answer"):
+    with pytest.raises(SmokeFailed, match="could not connect"):
         readiness.smoke("http://127.0.0.1:9", None, None)
 
 

@@ -17,6 +17,7 @@ from llmserve.engines.common import HF_TOKEN_ENV
 from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, lookup
 from llmserve.errors import SpecError
 from llmserve.plan import ContainerLaunch, LaunchPlan
+from llmserve.redaction import is_secret_flag
 from llmserve.spec import ServeSpec
 
 HEALTH_PATH = "/health"  # both engines answer it once the model is loaded
@@ -28,10 +29,9 @@ PRE_STOP_SECONDS = 15  # endpoints stop sending new requests before the engine h
 DRAIN_SECONDS = 45  # then in-flight requests finish
 _DOCKER_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([bkmgBKMG]?)$")
 _QUANTITY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
+
+
 # Flags whose value is a secret by their name (--hf-token, --ngrok-authtoken); not --max-num-batched-tokens.
-_SECRET_FLAG_NAME = re.compile(r"(key|token|secret|passw(or)?d|credentials?)$")
-
-
 @dataclass(frozen=True)
 class SecretEnv:
     """An environment variable whose value lives in a Secret (or, for Compose, the environment)."""
@@ -109,9 +109,8 @@ def secret_engine_argument(spec: ServeSpec) -> str | None:
     for word in spec.engine_args:
         if not word.startswith("-"):
             continue
-        flag = lookup(table, word)
-        name = word.lstrip("-").split("=", 1)[0]
-        if (flag is not None and flag.kind == "secret") or _SECRET_FLAG_NAME.search(name.lower()):
+        flag = lookup(table, word)  # also an abbreviation the engine's parser would accept
+        if (flag is not None and flag.kind == "secret") or is_secret_flag(word):
             return word.split("=", 1)[0]
     return None
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from llmserve.plan import LABEL_PREFIX, MANAGED_LABEL, Mount, endpoint_url
-from llmserve.spec import ServeSpec, is_secret_env_name
+from llmserve.redaction import is_secret_name
+from llmserve.spec import ServeSpec
 
 HF_TOKEN_ENV = "HF_TOKEN"
 LOCAL_MODELS_DIR = "/models"
@@ -72,7 +73,7 @@ def engine_env(spec: ServeSpec) -> tuple[dict[str, str], set[str]]:
     Returns the environment and the names whose values are secret.
     """
     env = dict(spec.env)
-    secrets = {name for name in env if is_secret_env_name(name)}
+    secrets = {name for name in env if is_secret_name(name)}
     if spec.hf_token is not None:
         env[HF_TOKEN_ENV] = spec.hf_token.get_secret_value()
         secrets.add(HF_TOKEN_ENV)

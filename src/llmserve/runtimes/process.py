@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from llmserve.errors import EnvironmentMissing
 from llmserve.logstream import LogForwarder
@@ -18,10 +19,12 @@ GUARDIAN_MODULE = "llmserve.runtimes.guardian"
 STOP_GRACE_SECONDS = 15.0
 
 
-def guarded_argv(launch: ProcessLaunch, *, watch_parent: bool) -> list[str]:
+def guarded_argv(launch: ProcessLaunch, *, watch_parent: bool, log_file: Path | None = None) -> list[str]:
     head = [sys.executable, "-m", GUARDIAN_MODULE, "--grace", str(STOP_GRACE_SECONDS)]
     if watch_parent:
         head.append("--watch-parent")
+    if log_file is not None:
+        head += ["--log", str(log_file)]
     return [*head, "--", *launch.argv]
 
 
@@ -60,7 +63,7 @@ def start(plan: LaunchPlan, forwarder: LogForwarder | None, *, log_file: Path | 
     assert isinstance(plan.launch, ProcessLaunch)
     env = {**os.environ, **plan.launch.env}
     detached = log_file is not None
-    argv = guarded_argv(plan.launch, watch_parent=not detached)
+    argv = guarded_argv(plan.launch, watch_parent=not detached, log_file=log_file)
     try:
         if detached:
             assert log_file is not None
@@ -113,15 +116,18 @@ def stop_pid(pid: int, grace: float = STOP_GRACE_SECONDS + 5) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def follow_file(path: Path, exit_code: Callable[[], int | None]) -> Iterator[bytes]:
+MAX_LINE_BYTES = 1 << 20  # a longer "line" is cut: an endless one must not fill memory
+
+
+def follow_file(source: Path | BinaryIO, exit_code: Callable[[], int | None]) -> Iterator[bytes]:
     """Lines of a growing log file, until its writer has exited and everything is read."""
-    with path.open("rb") as handle:
+    with source.open("rb") if isinstance(source, Path) else source as handle:
         pending = b""
         while True:
-            chunk = handle.readline()
+            chunk = handle.readline(MAX_LINE_BYTES)
             if chunk:
                 pending += chunk
-                if pending.endswith(b"\n"):
+                if pending.endswith(b"\n") or len(pending) >= MAX_LINE_BYTES:
                     yield pending
                     pending = b""
                 continue
