@@ -17,6 +17,7 @@ ensure_debian_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)  # a registry that wants a login
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)  # renders are brought up for real
   command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)  # a registry that wants a login
   if [ ${#missing[@]} -gt 0 ]; then

@@ -50,17 +50,42 @@ Revision = Annotated[str | None, typer.Option(help="Model revision (branch, tag 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")]
 Port = Annotated[int | None, typer.Option("--port", "-p", help="Host port [default: TGI 8080, vLLM 8000].")]
 Gpus = Annotated[str | None, typer.Option(help="all, none, or device indices such as 0,1 [default: all].")]
+
+
+def _count_or_auto(value: str) -> int | str:
+    """A positive whole number, or `auto` (llmserve chooses it from the fit estimate)."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is neither a whole number nor auto") from None
+
+
 TensorParallel = Annotated[
-    int | None,
-    typer.Option("--tensor-parallel-size", "--tp", "--num-shard", help="GPUs to shard across."),
+    Any,
+    typer.Option(
+        "--tensor-parallel-size",
+        "--tp",
+        "--num-shard",
+        parser=_count_or_auto,
+        metavar="N|auto",
+        help="GPUs to shard across; auto: the fewest the model fits on.",
+    ),
 ]
 Dtype = Annotated[str | None, typer.Option(help="auto, float16, bfloat16 or float32.")]
 Quantization = Annotated[
     str | None, typer.Option("--quantization", "--quantize", "-q", help="Quantization method.")
 ]
 MaxModelLen = Annotated[
-    int | None,
-    typer.Option("--max-model-len", "--max-total-tokens", help="Longest sequence, in tokens."),
+    Any,
+    typer.Option(
+        "--max-model-len",
+        "--max-total-tokens",
+        parser=_count_or_auto,
+        metavar="N|auto",
+        help="Longest sequence, in tokens; auto: the longest that fits.",
+    ),
 ]
 TrustRemoteCode = Annotated[
     bool | None,
@@ -236,7 +261,8 @@ def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
 
 def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None = None) -> None:
     from llmserve.console import Console
-    from llmserve.launch import LaunchOptions, announce_defaults, plan_for, serve
+    from llmserve.fit import Autos
+    from llmserve.launch import LaunchOptions, announce_defaults, model_facts, plan_for, serve
     from llmserve.spec import build_spec
     from llmserve.specfile import merge
 
@@ -246,6 +272,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         raise SpecError("-o writes a render; add --render k8s or --render compose (or drop -o to serve)")
     data = merge(base, _overrides(options))
     data = {**data, **_environment_secrets(data)}
+    autos = Autos.take(data)
     spec = build_spec(data, base_dir=base_dir)
     console = Console()
     if options.get("render"):
@@ -258,7 +285,8 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         return
     plan_only = options["json_output"] and not (options.get("detach") or options.get("smoke"))
     if options.get("dry_run") or plan_only:
-        plan = plan_for(spec, console)
+        facts = model_facts(spec, preflight=False, autos=autos)
+        plan = plan_for(spec, console, facts=facts, autos=autos)
         if options["json_output"]:
             console.json(plan.to_dict())
         else:
@@ -274,7 +302,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         ready_timeout=options["ready_timeout"],
         preflight=not options.get("no_preflight"),
     )
-    code = serve(spec, launch_options, console)
+    code = serve(spec, launch_options, console, autos)
     if code:
         raise typer.Exit(code)
 
@@ -461,6 +489,60 @@ def explain_command(
     _serve(base, {"explain": True, "json_output": json_output}, base_dir=spec_file.resolve().parent)
 
 
+@app.command("fit")
+@reports_errors
+def fit_command(
+    model: ModelArg,
+    engine_args: EngineArgs = None,
+    engine: Annotated[str, typer.Option(help="The engine to reckon for: vllm or tgi.")] = "vllm",
+    runtime: Runtime = None, vllm_python: VllmPython = None, vllm_version: VllmVersion = None,
+    revision: Revision = None, gpus: Gpus = None,
+    tensor_parallel_size: TensorParallel = None, dtype: Dtype = None, quantization: Quantization = None,
+    max_model_len: MaxModelLen = None, hf_token_file: HfTokenFile = None, env: Env = None,
+    gpu_memory_utilization: GpuMemory = None, enforce_eager: EnforceEager = None,
+    cpu_kvcache_space: CpuKvCache = None, volume: Volume = None,
+    json_output: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Will MODEL fit? Weights, activations and KV cache against the memory the engine will have.
+
+    Reads only config.json and the weight files' sizes (local directory, HF cache or the hub's
+    metadata). Exit 0 when it fits, 11 when it does not.
+    """
+    from llmserve.console import Console
+    from llmserve.errors import EnvironmentMissing
+    from llmserve.fit import Autos, DoesNotFit
+    from llmserve.launch import model_facts, settle
+    from llmserve.spec import build_spec
+    from llmserve.specfile import merge
+
+    if engine not in ("tgi", "vllm"):
+        raise SpecError(f"--engine {engine!r} is not an engine; use tgi or vllm")
+    data = merge({"engine": engine, "model": model}, _overrides(locals()))
+    data = {**data, **_environment_secrets(data)}
+    autos = Autos.take(data)
+    spec = build_spec(data)
+    console = Console()
+    facts = model_facts(spec, preflight=True, autos=autos)
+    settled = settle(spec, tolerate_missing_vllm=True, need_estimate=True, facts=facts, autos=autos)
+    estimate = settled.estimate
+    if estimate is None:
+        raise SpecError("TGI's CPU image sizes its memory itself: llmserve reckons TGI on GPUs only")
+    if json_output:
+        console.json({**estimate.to_dict(), "chosen": [choice.to_dict() for choice in settled.choices]})
+    else:
+        for choice in settled.choices:
+            console.info(choice.line())
+        for line in estimate.table():
+            console.result(line)
+    if not estimate.fits and estimate.problem:
+        raise DoesNotFit(estimate.refusal())
+    if not estimate.fits:
+        raise EnvironmentMissing(
+            "no GPU is visible (nvidia-smi and NVML find none), so there is nothing to reckon against; "
+            "run it where the GPUs are, or use --gpus none for vLLM's CPU engine"
+        )
+
+
 @app.command()
 @reports_errors
 def convert(
@@ -608,7 +690,8 @@ def doctor(
     revision: Revision = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Report Docker, GPUs, vLLM, disk, HF token, servers; with --model, whether the model can be had."""
+    """Report Docker, GPUs, vLLM, disk, HF token, servers; with --model, whether the model can be had
+    and whether it fits (exit 11 when it does not)."""
     from llmserve.console import Console
     from llmserve.doctor import describe, gather
     from llmserve.errors import EnvironmentMissing
@@ -625,6 +708,10 @@ def doctor(
             console.result(line)
     if report.model is not None and not report.model["available"]:  # the question asked comes first
         raise ModelUnavailable(Reason(report.model["reason"]), report.model["problem"])
+    if report.model is not None and (report.model.get("fit") or {}).get("refusal"):
+        from llmserve.fit import DoesNotFit
+
+        raise DoesNotFit(report.model["fit"]["refusal"])
     missing = report.missing_for(engine)
     if missing:
         raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")

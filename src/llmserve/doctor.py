@@ -6,12 +6,16 @@ import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmserve import machine as machine_module
 from llmserve.errors import LlmserveError
 from llmserve.machine import Machine
 from llmserve.spec import default_hf_cache
+
+if TYPE_CHECKING:
+    from llmserve.modelfacts import ModelFacts
+    from llmserve.spec import ServeSpec
 
 
 @dataclass
@@ -125,7 +129,21 @@ def model_availability(model: str, revision: str | None, engine: str | None) -> 
             "reason": unavailable.reason.value,
             "problem": unavailable.message,
         }
-    return {"available": True, **facts.to_dict()}
+    return {"available": True, **facts.to_dict(), "fit": model_fit(spec, facts)}
+
+
+def model_fit(spec: ServeSpec, facts: ModelFacts) -> dict[str, Any] | None:
+    """The fit estimate for the model served with defaults on this machine (`llmserve fit`'s)."""
+    from llmserve.launch import settle
+
+    try:
+        estimate = settle(spec, tolerate_missing_vllm=True, need_estimate=True, facts=facts).estimate
+    except LlmserveError as error:
+        return {"problem": error.message}
+    if estimate is None:
+        return None
+    refusal = estimate.refusal() if not estimate.fits and estimate.problem else None
+    return {**estimate.to_dict(), "table": estimate.table(), "refusal": refusal}
 
 
 def gather(model: str | None = None, revision: str | None = None, engine: str | None = None) -> Report:
@@ -195,10 +213,19 @@ def describe_model(finding: dict[str, Any]) -> str:
     where = {"local": "local directory", "cache": "HF cache", "hub": "hub"}[finding["source"]]
     size = finding["weight_bytes"] / 2**30
     gated = ", gated (the token is accepted)" if finding["gated"] else ""
-    return (
+    line = (
         f"model:    {finding['model']}: {where} {finding['location']}, config.json read, "
         f"{len(finding['weight_files'])} weight file(s), {size:.2f} GiB{gated}"
     )
+    return "\n".join([line, *_fit_lines(finding.get("fit"))])
+
+
+def _fit_lines(estimate: dict[str, Any] | None) -> list[str]:
+    if estimate is None:
+        return []
+    if "table" not in estimate:
+        return [f"fit:      cannot be estimated: {estimate['problem']}"]
+    return [f"fit:      {line}" for line in estimate["table"]]
 
 
 def _machine_lines(machine: dict[str, Any]) -> list[str]:

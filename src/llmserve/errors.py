@@ -20,6 +20,7 @@ class ExitCode(enum.IntEnum):
     READY_TIMEOUT = 6
     SMOKE_FAILED = 7
     NOT_FOUND = 8
+    DOES_NOT_FIT = 11  # 9 and 10 are the benchmark's
     HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143

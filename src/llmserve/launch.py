@@ -21,8 +21,11 @@ from llmserve.ports import ensure_port_free
 from llmserve.spec import ServeSpec
 
 if TYPE_CHECKING:
-    from llmserve.defaults import Defaults
+    from llmserve.defaults import Choice, Defaults
     from llmserve.engines.vllm import VllmInstallation
+    from llmserve.fit import Autos, Estimate
+    from llmserve.machine import Machine
+    from llmserve.modelfacts import ModelFacts
 
 DEFAULT_READY_TIMEOUT_SECONDS = 1800.0
 DYING_ENGINE_GRACE_SECONDS = 20.0
@@ -51,13 +54,52 @@ class LaunchOptions:
     preflight: bool = True  # check that the engine can have the model before starting it
 
 
-def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
+def plan_for(
+    spec: ServeSpec,
+    console: Console | None = None,
+    *,
+    facts: ModelFacts | None = None,
+    autos: Autos | None = None,
+) -> LaunchPlan:
     """Render the spec for the engine version that will run and the machine it runs on.
 
     Values that version would refuse are refused here (SpecError); what the user left unset gets the
     defaults this machine needs (listed in the plan). With a console (a dry run), a missing vLLM
-    gives a warning and the portable command.
+    gives a warning and the portable command. With the model's facts, a model that does not fit the
+    memory the engine will have is refused (DoesNotFit), and `auto` values are chosen.
     """
+    settled = settle(spec, tolerate_missing_vllm=console is not None, facts=facts, autos=autos)
+    if settled.missing_vllm is not None and console is not None:
+        console.warn(f"{settled.missing_vllm}; showing the portable command")
+    if settled.estimate is not None and not settled.estimate.fits and settled.estimate.problem:
+        from llmserve.fit import DoesNotFit
+
+        raise DoesNotFit(settled.estimate.refusal())
+    plan = engines.render(settled.spec, settled.installation)
+    return dataclasses.replace(plan, defaults=tuple(choice.to_dict() for choice in settled.choices))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The spec with this machine's defaults (and `auto` values) filled in, and the fit estimate."""
+
+    spec: ServeSpec
+    choices: tuple[Choice, ...]
+    installation: VllmInstallation | None
+    estimate: Estimate | None
+    missing_vllm: str | None = None  # why vLLM was not found, when that was tolerated
+
+
+def settle(
+    spec: ServeSpec,
+    *,
+    tolerate_missing_vllm: bool = False,
+    need_estimate: bool = False,
+    facts: ModelFacts | None = None,
+    autos: Autos | None = None,
+) -> Settled:
+    from llmserve import fit
+    from llmserve.defaults import choose, local_weight_bytes
     from llmserve.engines import accepted
 
     installation = None
@@ -68,25 +110,58 @@ def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
         try:
             installation = find_vllm(spec.vllm.python)
         except LlmserveError as missing:
-            if console is None or spec.vllm.python:
+            if not tolerate_missing_vllm or spec.vllm.python:
                 raise
-            warning = f"{missing.message.split(';')[0]}; showing the portable command"
+            warning = missing.message.split(";")[0]
     accepted.check(spec, installation)  # bad input is refused first, in one line
-    if warning is not None and console is not None:
-        console.warn(warning)
-    chosen = machine_defaults(spec, installation)
-    plan = engines.render(chosen.spec, installation)
-    return dataclasses.replace(plan, defaults=tuple(choice.to_dict() for choice in chosen.choices))
+    machine, cpu_engine = this_machine(spec, installation)
+    known = facts.weight_bytes if facts is not None else 0
+    weight_bytes = known or local_weight_bytes(spec)
+    chosen = choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=weight_bytes)
+    if facts is None or not fit.applies(spec, cpu_engine=cpu_engine):
+        return Settled(chosen.spec, chosen.choices, installation, None, warning)
+    version = spec.vllm.version or (installation.version if installation is not None else None)
+    try:
+        fitted = fit.settle(
+            chosen.spec,
+            facts,
+            machine,
+            cpu_engine=cpu_engine,
+            engine_version=version,
+            autos=autos or fit.Autos(),
+        )
+    except fit.CannotEstimate:
+        if need_estimate or autos:
+            raise
+        # A config.json in a form the estimate does not know (custom code) is the engine's to judge.
+        return Settled(chosen.spec, chosen.choices, installation, None, warning)
+    return Settled(fitted.spec, chosen.choices + fitted.choices, installation, fitted.estimate, warning)
+
+
+def model_facts(spec: ServeSpec, *, preflight: bool, autos: Autos | None) -> ModelFacts | None:
+    """The model's facts for the checks before launch: when the preflight runs, or `auto` needs them."""
+    if not preflight and not autos:
+        return None
+    from llmserve import availability
+
+    return availability.check(spec)
 
 
 def machine_defaults(spec: ServeSpec, installation: VllmInstallation | None) -> Defaults:
     """The spec with what this machine needs filled in where the user left it unset."""
-    from llmserve.defaults import choose, is_cpu_engine, local_weight_bytes
+    from llmserve.defaults import choose, local_weight_bytes
+
+    machine, cpu_engine = this_machine(spec, installation)
+    return choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=local_weight_bytes(spec))
+
+
+def this_machine(spec: ServeSpec, installation: VllmInstallation | None) -> tuple[Machine, bool]:
+    """This machine, and whether the engine will compute on its CPU (then its GPUs are not probed)."""
+    from llmserve.defaults import is_cpu_engine
     from llmserve.machine import read_machine
 
     cpu_engine = is_cpu_engine(spec, installation is not None and installation.is_cpu_build)
-    machine = read_machine(gpus=not cpu_engine)
-    return choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=local_weight_bytes(spec))
+    return read_machine(gpus=not cpu_engine), cpu_engine
 
 
 def announce_defaults(plan: LaunchPlan, console: Console) -> None:
@@ -318,11 +393,9 @@ def _stop(server: Server, plan: LaunchPlan, console: Console) -> None:
     console.info("stopped; nothing left running")
 
 
-def serve(spec: ServeSpec, options: LaunchOptions, console: Console) -> int:
-    if options.preflight:  # before anything else: looking for vLLM or Docker takes longer
-        from llmserve import availability
-
-        availability.check(spec)
-    plan = plan_for(spec)
+def serve(spec: ServeSpec, options: LaunchOptions, console: Console, autos: Autos | None = None) -> int:
+    # Before anything else (looking for vLLM or Docker takes longer): can the engine have the model?
+    facts = model_facts(spec, preflight=options.preflight, autos=autos)
+    plan = plan_for(spec, facts=facts, autos=autos)
     announce_defaults(plan, console)
     return launch(plan, options, console)

@@ -31,6 +31,10 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         "TRANSFORMERS_OFFLINE",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LLMSERVE_CACHE_DIR", str(tmp_path / "cache"))
+    # The one seam for the machine: unit tests run on a recorded one, whatever runs them.
+    epyc = recorded("amd-epyc-avx2")
+    monkeypatch.setattr(machine, "read_machine", lambda *, gpus=True: epyc)
     redaction.reset()  # each test starts as a fresh llmserve process would
     monkeypatch.setenv("LLMSERVE_CACHE_DIR", str(tmp_path / "cache"))
     # The one seam for the machine: unit tests run on a recorded one, whatever runs them.
