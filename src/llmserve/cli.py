@@ -6,6 +6,7 @@ Errors of llmserve's own become one line on stderr and a documented exit code he
 # Typer reads these annotations at run time: no `from __future__ import annotations` here.
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,15 @@ class OneLineErrors(TyperGroup):
             sys.exit(int(ExitCode.USAGE))
         except exceptions.UsageError as error:
             command = error.ctx.command_path if error.ctx else "llmserve"
-            _report_usage(f"{error.format_message().rstrip('.')}; see `{command} --help`")
+            message = error.format_message().rstrip(".")
+            param = getattr(error, "param", None)
+            given = _given_value(kwargs.get("args"), param)
+            kind = next((kind for words, kind in _KINDS.items() if words in message), None)
+            if given is not None and kind is not None and isinstance(error, exceptions.BadParameter):
+                message = f"{message.partition(': Input should')[0]}: {given!r:.80} is not {kind}"
+            elif given is not None and repr(given) not in message:
+                message += f" (got {given!r:.80})"
+            _report_usage(f"{message}; see `{command} --help`")
             sys.exit(int(ExitCode.USAGE))
         except exceptions.ClickException as error:
             _report_usage(error.format_message())
@@ -47,6 +56,23 @@ class OneLineErrors(TyperGroup):
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+# Typer's words for a value of the wrong type -> ours
+_KINDS = {"valid integer": "a whole number", "valid number": "a number", "valid boolean": "true or false"}
+
+
+def _given_value(args: Any, param: Any) -> str | None:
+    """The value the user gave for the option `param`, to name it in the error."""
+    words = list(sys.argv[1:] if args is None else args)
+    for index, word in enumerate(words):
+        for flag in getattr(param, "opts", ()):
+            if word == flag and index + 1 < len(words):
+                return str(words[index + 1])
+            if word.startswith(f"{flag}="):
+                return str(word[len(flag) + 1 :])
+    envvar = getattr(param, "envvar", None)
+    return os.environ.get(envvar) if isinstance(envvar, str) else None
 
 
 def _report_usage(message: str) -> None:
@@ -241,8 +267,10 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
             _set(data, dotted, options[option])
     for pair in options.get("env") or []:
         name, sep, value = pair.partition("=")
-        if not sep:
-            raise SpecError(f"--env {name!r} has no value; write it as KEY=VALUE")
+        if not sep:  # what follows a name may be a secret typed after the wrong separator
+            leading = re.sub(r"[^A-Za-z0-9_].*", "", pair, flags=re.DOTALL)
+            given = leading if leading == pair else f"{leading}…"
+            raise SpecError(f"--env {given!r} has no value; write it as KEY=VALUE")
         data.setdefault("env", {})[name] = value
     if options.get("lora"):
         data["lora_adapters"] = options["lora"]

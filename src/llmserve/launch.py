@@ -60,7 +60,8 @@ def plan_for(spec: ServeSpec, console: Console | None = None) -> LaunchPlan:
         except LlmserveError as missing:
             if console is None or spec.vllm.python:
                 raise
-            console.warn(f"{missing.message.split(';')[0]}; showing the portable command")
+            if spec.vllm.version is None:  # with a version given, the command is already exact
+                console.warn(f"{missing.message.split(';')[0]}; showing the portable command")
     return engines.render(spec, installation)
 
 

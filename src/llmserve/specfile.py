@@ -46,11 +46,20 @@ def read_spec_file(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise SpecError(f"spec file {name} is nested too deeply; write a flat mapping of spec keys") from None
     except Exception as error:  # each parser has its own error classes
-        first = " ".join(str(error).split()) or type(error).__name__
+        first = _parse_problem(error)
         raise SpecError(f"spec file {name} cannot be parsed: {first}") from None
     if not isinstance(data, dict):
         raise SpecError(f"spec file {name} must hold a mapping of spec keys at its top level")
     return data
+
+
+def _parse_problem(error: Exception) -> str:
+    """The parser's complaint and where, on one line."""
+    problem = getattr(error, "problem", None)  # PyYAML's errors carry a problem and its place
+    mark = getattr(error, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _read_bounded(path: Path, name: str) -> bytes:
