@@ -148,7 +148,8 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
-Count = Annotated[int, BeforeValidator(_whole_number)]
+Count = Annotated[int, Field(gt=0), BeforeValidator(_whole_number)]
+PortNumber = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_whole_number)]
 
 
 class _Strict(BaseModel):
@@ -160,10 +161,10 @@ class _Strict(BaseModel):
 class TgiOptions(_Strict):
     """Options only TGI has."""
 
-    max_input_tokens: Count | None = Field(None, gt=0)
-    max_batch_prefill_tokens: Count | None = Field(None, gt=0)
-    max_batch_total_tokens: Count | None = Field(None, gt=0)
-    max_concurrent_requests: Count | None = Field(None, gt=0)
+    max_input_tokens: Count | None = None
+    max_batch_prefill_tokens: Count | None = None
+    max_batch_total_tokens: Count | None = None
+    max_concurrent_requests: Count | None = None
 
 
 class VllmOptions(_Strict):
@@ -181,7 +182,7 @@ class VllmOptions(_Strict):
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     enforce_eager: bool = False
     cpu_kvcache_space: Count | None = Field(
-        None, gt=0, description="GiB of KV cache on a CPU engine (VLLM_CPU_KVCACHE_SPACE)."
+        None, description="GiB of KV cache on a CPU engine (VLLM_CPU_KVCACHE_SPACE)."
     )
 
 
@@ -242,7 +243,7 @@ class ServeSpec(_Strict):
     host: str = Field(
         DEFAULT_HOST, description="Interface the server listens on.", json_schema_extra=_HOST_SCHEMA
     )
-    port: Count | None = Field(None, ge=1, le=65535, description="Host port; TGI 8080, vLLM 8000 by default.")
+    port: PortNumber | None = Field(None, description="Host port; TGI 8080, vLLM 8000 by default.")
     gpus: str = Field("all", pattern=grammar.GPUS, description="all, none, or device indices such as 0,1.")
     image: str | None = Field(
         None,
@@ -258,12 +259,10 @@ class ServeSpec(_Strict):
         pattern=grammar.VOLUME,
         description="Host Hugging Face cache directory mounted into the container; 'none' for no mount.",
     )
-    tensor_parallel_size: Count | None = Field(None, ge=1)
+    tensor_parallel_size: Count | None = None
     dtype: Dtype | None = None
     quantization: Quantization | None = None
-    max_model_len: Count | None = Field(
-        None, gt=0, description="Longest sequence (prompt plus output), in tokens."
-    )
+    max_model_len: Count | None = Field(None, description="Longest sequence (prompt plus output), in tokens.")
     trust_remote_code: bool = False
     served_model_name: str | None = Field(None, pattern=grammar.SERVED_NAME)
     api_key: SecretStr | None = Field(
@@ -276,7 +275,9 @@ class ServeSpec(_Strict):
         description="Hugging Face token; env:NAME or file:PATH say where it comes from.",
         json_schema_extra=_SECRET_SCHEMA,
     )
-    env: dict[EnvName, EnvValue] = Field(default_factory=dict, repr=False)  # may hold secrets
+    env: dict[EnvName, EnvValue] = Field(  # may hold secrets
+        default_factory=dict, repr=False, json_schema_extra={"propertyNames": {"pattern": grammar.ENV_NAME}}
+    )
     lora_adapters: list[Adapter] = Field(default_factory=list, description="Adapter ids or name=path.")
     engine_args: list[EngineArg] = Field(
         default_factory=list,
@@ -338,6 +339,8 @@ class ServeSpec(_Strict):
         if host == "localhost":
             return DEFAULT_HOST
         try:
+            if "%" in host:  # an IPv6 scope: Docker cannot publish a port on one
+                raise ValueError
             ipaddress.ip_address(host)
         except ValueError:
             raise ValueError(
@@ -581,7 +584,7 @@ _ENGINE_METHODS = {"tgi": ("a TGI method", TGI_QUANTIZATIONS), "vllm": ("a vLLM 
 
 def _literal_problem(field: str, value: Any, expected: str, engine: Any) -> str:
     shown = _shown_value(value)
-    if field == "quantization" and engine in _ENGINE_METHODS:
+    if field == "quantization" and isinstance(engine, str) and engine in _ENGINE_METHODS:
         what, methods = _ENGINE_METHODS[engine]
         return f"{shown} is not {what}; use one of {_one_of(methods)}"
     if field == "dtype":
