@@ -296,11 +296,21 @@ def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
     """Secrets from the environment, where neither the file nor an option gave one."""
     secrets: dict[str, Any] = {}
     if "api_key" not in data and os.environ.get(API_KEY_ENV):
-        secrets["api_key"] = os.environ[API_KEY_ENV]
-    token = next((os.environ[name] for name in HF_TOKEN_ENVS if os.environ.get(name)), None)
-    if "hf_token" not in data and token:
-        secrets["hf_token"] = token
+        secrets["api_key"] = _secret_from_environment(API_KEY_ENV)
+    name = next((name for name in HF_TOKEN_ENVS if os.environ.get(name)), None)
+    if "hf_token" not in data and name is not None:
+        secrets["hf_token"] = _secret_from_environment(name)
     return secrets
+
+
+def _secret_from_environment(name: str) -> str:
+    """A secret set in the environment: the value itself, never read as env:/file: reference."""
+    value = os.environ[name].strip()
+    if not value.isprintable():
+        raise SpecError(f"${name} spans lines or holds a control character; set it to the secret alone")
+    if value.startswith(("env:", "file:")):
+        raise SpecError(f"${name} must hold the secret itself, not a reference; set it to the secret")
+    return value
 
 
 def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None = None) -> None:

@@ -165,3 +165,23 @@ def test_duplicate_keys_and_malformed_sections_are_not_silently_resolved(tmp_pat
     assert (
         result.stderr == "llmserve: error: invalid spec: tgi: must be a mapping (got 'hello'); fix the file\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HF_TOKEN", "a\nb", "$HF_TOKEN spans lines or holds a control character"),
+        ("LLMSERVE_API_KEY", "file:/etc/passwd", "$LLMSERVE_API_KEY must hold the secret itself"),
+        ("LLMSERVE_VLLM_PYTHON", "a\nb", "vllm.python: 'a\\nb' is not a path to an interpreter"),
+        ("LLMSERVE_DEBUG", "perhaps", "'perhaps' is not true or false"),
+    ],
+)
+def test_environment_values_pass_the_same_boundary(
+    name: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    result = runner.invoke(app, ["vllm", "gpt2", "--dry-run"])
+    assert result.exit_code == ExitCode.USAGE
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "a\nb" not in result.stderr
