@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -81,6 +82,7 @@ Quantization = Literal[
 ]  # fmt: skip
 
 SECRET_FIELDS = frozenset({"api_key", "hf_token"})
+MAX_SECRET_BYTES = 64 * 1024
 SECRET_FROM_ENV = grammar.SECRET_REFERENCE_ENV
 SECRET_FROM_FILE = grammar.SECRET_REFERENCE_FILE
 _SECRET_ENV_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
@@ -121,9 +123,14 @@ def is_directory(path: Path) -> bool:
 def read_secret_file(path: Path) -> str:
     """A secret kept in a file (its surrounding whitespace dropped); ValueError says what is wrong."""
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would block, a device never end
+            raise ValueError(f"{path} is not a regular file; put the secret in a file")
+        with open(path, "rb") as file:
+            raw = file.read(MAX_SECRET_BYTES + 1)
     except OSError as error:
         raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
+    if len(raw) > MAX_SECRET_BYTES:
+        raise ValueError(f"{path} is over {MAX_SECRET_BYTES // 1024} KiB; keep only the secret in it")
     try:
         secret = raw.decode().strip()
     except UnicodeDecodeError:

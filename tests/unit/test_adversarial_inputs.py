@@ -135,10 +135,17 @@ def _option_cases() -> Iterator[Case]:
         for flags in MANAGED_FLAGS[engine]:
             yield Case((engine, "gpt2", "--dry-run", "--", *flags), shows="sets itself")
         for option in ("--api-key-file", "--hf-token-file"):
-            for name in ("missing", "<dir>", "empty", "latin1", "lines", "~nouser/k"):
+            for name in ("missing", "<dir>", "empty", "latin1", "lines", "~nouser/k", "fifo", "huge", LONG):
                 yield Case(
                     (engine, "gpt2", option, name, "--dry-run"),
-                    files={"<dir>": "<dir>", "empty": "", "latin1": b"\xffkey", "lines": "a\nb\n"},
+                    files={
+                        "<dir>": "<dir>",
+                        "empty": "",
+                        "latin1": b"\xffkey",
+                        "lines": "a\nb\n",
+                        "fifo": "<fifo>",
+                        "huge": "k" * 100_000,
+                    },
                 )
     yield _serve("vllm", "--runtime", "docker", "--shm-size", "x")
     yield _serve("tgi", "--gpus", "0,1", "--tp", "4", shows="more than the 2 GPU")
@@ -258,6 +265,8 @@ def _spec_file_cases() -> Iterator[Case]:
     malformed = {"spec.yaml": "engine: tgi\nmodel: gpt2\ntgi: hello\n"}
     yield Case(("run", "spec.yaml", "--max-input-tokens", "5", "--dry-run"), files=malformed, shows="'hello'")
     yield Case(("explain", "spec.yaml", "--engine", "vllm"), files=malformed)
+    fifo_secret = {"spec.yaml": "engine: tgi\nmodel: gpt2\nhf_token: file:secret\n", "secret": "<fifo>"}
+    yield Case(("run", "spec.yaml", "--dry-run"), files=fifo_secret, shows="not a regular file")
 
 
 def _convert_cases() -> Iterator[Case]:
