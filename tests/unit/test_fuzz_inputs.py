@@ -89,7 +89,8 @@ argv_tokens = st.one_of(st.sampled_from(OPTIONS), st.sampled_from(SEED_VALUES), 
 
 def assert_clean(result: Any, *, allowed: set[int] = DOCUMENTED) -> None:
     """A documented exit code, and on failure exactly one error line (after any warnings)."""
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # raised where it happened: Hypothesis tells each place apart
     assert result.exit_code in allowed, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr
     if result.exit_code != 0:
