@@ -23,7 +23,7 @@ GPUS = rf"^(?:all|none|(?!(?:[0-9]+,)*([0-9]+),(?:[0-9]+,)*\1(?:,|{END}))[0-9]+(
 REVISION = rf"^[A-Za-z0-9_][A-Za-z0-9._/+-]{{0,255}}{END}"
 SERVED_NAME = rf"^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{{0,255}}{END}"
 LORA = rf"^[^\s=-][^\s=]*(?:=[^\s]+)?{END}"
-PYTHON = rf"^[^\x00-\x1f\x7f]+{END}"
+ONE_LINE = rf"^[^\x00-\x1f\x7f]+{END}"  # a path or a name: printable, on one line
 VOLUME = rf"^(?:none|[^:\x00-\x1f\x7f]+){END}"
 # A vLLM version as pip and vLLM print it: 0.13.0, v0.10.1rc1, 0.11.0.post1, 0.13.0+cpu.
 VLLM_VERSION = rf"^v?[0-9]+\.[0-9]+(?:\.[0-9]+)?(?:\.?(?:a|b|rc|post|dev)[0-9]+)*(?:\+[A-Za-z0-9.]+)?{END}"

@@ -184,7 +184,7 @@ class VllmOptions(_Strict):
         description="Render for this vLLM version instead of the one detected.",
     )
     python: str | None = Field(
-        None, pattern=grammar.PYTHON, description="Interpreter that has vLLM installed."
+        None, pattern=grammar.ONE_LINE, description="Interpreter that has vLLM installed."
     )
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     enforce_eager: bool = False
@@ -311,7 +311,7 @@ class ServeSpec(_Strict):
             return value
         if value.startswith(SECRET_FROM_FILE):
             reference = value.removeprefix(SECRET_FROM_FILE)
-            if not grammar.matches(grammar.PYTHON, reference):
+            if not grammar.matches(grammar.ONE_LINE, reference):
                 raise ValueError("file: names no usable path; write file:PATH")
             return read_secret_file(host_path(reference, _base_dir(info)))
         if not grammar.matches(grammar.SECRET, value):
