@@ -255,3 +255,44 @@ def test_any_convert_line_gives_a_spec_or_one_line(
 @given(line=st.text(max_size=200), target=st.sampled_from([[], ["--to", "tgi"]]))
 def test_any_convert_text_gives_a_spec_or_one_line(line: str, target: list[str]) -> None:
     assert_clean(runner.invoke(app, ["convert", *target, line]), allowed={0, int(ExitCode.USAGE)})
+
+
+paths = st.one_of(
+    st.sampled_from(SEED_VALUES),
+    st.text(alphabet="~/.-_ax\n", max_size=12),
+    st.builds(
+        lambda head, size: head + "x" * size,
+        st.sampled_from(["", "/", "./", "~", "org/"]),
+        st.integers(0, 400),
+    ),
+    texts,
+)
+
+
+@pytest.mark.usefixtures("no_vllm")
+@FUZZ
+@given(
+    value=paths,
+    place=st.sampled_from(
+        ["model argument", "--volume", "--api-key-file", "model:", "volume:", "hf_token:", "path"]
+    ),
+)
+def test_any_path_like_value_gives_a_plan_or_one_line(value: str, place: str) -> None:
+    """Model ids, directories and files reach the file system: its errors must become one line too."""
+    with tempfile.TemporaryDirectory() as directory:
+        spec = Path(directory) / "spec.yaml"
+        field = {"model:": "model", "volume:": "volume", "hf_token:": "hf_token"}.get(place)
+        data: dict[str, str] = {"engine": "tgi", "model": "gpt2"}
+        if field is not None:
+            data[field] = f"file:{value}" if field == "hf_token" else value
+        spec.write_text(yaml.safe_dump(data))
+        if place == "model argument":
+            args = ["tgi", "--dry-run", value]
+        elif place in ("--volume", "--api-key-file"):
+            args = ["tgi", "--dry-run", "gpt2", place, value]
+        elif place == "path":
+            args = ["run", "--dry-run", str(Path(directory) / value)] if value else ["run", "--dry-run", ""]
+        else:
+            args = ["run", "--dry-run", str(spec)]
+        result = runner.invoke(app, args)
+    assert_clean(result)
