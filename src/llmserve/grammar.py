@@ -56,6 +56,7 @@ MANAGED_ENGINE_FLAGS: dict[str, str] = {
     "api-key": "--api-key-file or $LLMSERVE_API_KEY (api_key: in a spec file)",
     "hf-token": "--hf-token-file or $HF_TOKEN (hf_token: in a spec file)",
 }
+SECRET_OPTIONS = frozenset({MANAGED_ENGINE_FLAGS["api-key"], MANAGED_ENGINE_FLAGS["hf-token"]})
 # vLLM's argparse takes unambiguous prefixes (--hos) and underscores (--api_key) too.
 _SHORTEST_PREFIX = 3
 

@@ -562,8 +562,11 @@ def _pattern_problem(field: str, value: str) -> str:
     shown = _shown_value(value)
     if field == "engine_args":
         option = grammar.managed_flag_option(value)
-        if option is not None:
-            return f"{shown} is a flag llmserve sets itself; use {option} instead"
+        if option is not None:  # the flag only: what follows `=` may be a secret
+            flag = _shown_value(value.split("=", 1)[0])
+            if option in grammar.SECRET_OPTIONS:
+                return f"{flag} carries a secret, which llmserve passes only in the environment; use {option}"
+            return f"{flag} is a flag llmserve sets itself; use {option} instead"
         return f"{shown} holds a NUL character; remove it"
     if field == "image":
         if grammar.matches(grammar.IMAGE_REFERENCE, value):

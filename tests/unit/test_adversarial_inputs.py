@@ -21,6 +21,7 @@ from llmserve.errors import ExitCode
 runner = CliRunner()
 USAGE = ExitCode.USAGE
 LONG = "x" * 300
+PLANTED = "sk-planted-secret-7"  # never to be shown
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,9 @@ MANAGED_FLAGS = {
         ["-p1"],
         ["--model-id", "x"],
         ["--model-id=x"],
-        ["--api-key", "S"],
-        ["--hf-token", "S"],
+        ["--api-key", PLANTED],
+        [f"--api-key={PLANTED}"],
+        ["--hf-token", PLANTED],
     ],
     "vllm": [
         ["--host", "0.0.0.0"],
@@ -116,10 +118,10 @@ MANAGED_FLAGS = {
         ["--port", "9999"],
         ["--port=9999"],
         ["--model", "x"],
-        ["--api-key", "S"],
-        ["--api_key", "S"],
-        ["--hf-token", "S"],
-        ["--hf_token=S"],
+        ["--api-key", PLANTED],
+        ["--api_key", PLANTED],
+        ["--hf-token", PLANTED],
+        [f"--hf_token={PLANTED}"],
         ["--hos", "0.0.0.0"],
     ],
 }
@@ -133,7 +135,7 @@ def _option_cases() -> Iterator[Case]:
         for model in BAD_MODELS:
             yield Case((engine, model, "--dry-run"))
         for flags in MANAGED_FLAGS[engine]:
-            yield Case((engine, "gpt2", "--dry-run", "--", *flags), shows="sets itself")
+            yield Case((engine, "gpt2", "--dry-run", "--", *flags), shows="; use ")
         for option in ("--api-key-file", "--hf-token-file"):
             for name in ("missing", "<dir>", "empty", "latin1", "lines", "~nouser/k", "fifo", "huge", LONG):
                 yield Case(
@@ -363,4 +365,5 @@ def test_bad_input_is_one_clean_line(
     assert "Traceback" not in result.stderr
     assert "Usage:" not in result.stderr
     assert case.shows in errors[0]
+    assert PLANTED not in result.stderr
     assert _listing(tmp_path) == before
