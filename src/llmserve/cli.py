@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from llmserve import __version__
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
@@ -22,14 +23,73 @@ if TYPE_CHECKING:
     from llmserve.console import Console
     from llmserve.spec import ServeSpec
 
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad option value, a missing argument) as one line naming the value."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from typer._click import exceptions  # Typer's own copy of Click
+
+        no_args = getattr(exceptions, "NoArgsIsHelpError", ())
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        except no_args as error:
+            typer.echo(error.ctx.get_help() if error.ctx else "")
+            sys.exit(int(ExitCode.USAGE))
+        except exceptions.UsageError as error:
+            command = error.ctx.command_path if error.ctx else "llmserve"
+            message = error.format_message().rstrip(".")
+            param = getattr(error, "param", None)
+            given = _given_value(kwargs.get("args"), param)
+            kind = next((kind for words, kind in _KINDS.items() if words in message), None)
+            if given is not None and kind is not None and isinstance(error, exceptions.BadParameter):
+                message = f"{message.partition(': Input should')[0]}: {given!r:.80} is not {kind}"
+            elif given is not None and repr(given) not in message:
+                message += f" (got {given!r:.80})"
+            _report_usage(f"{message}; see `{command} --help`")
+            sys.exit(int(ExitCode.USAGE))
+        except exceptions.ClickException as error:
+            _report_usage(error.format_message())
+            sys.exit(int(ExitCode.USAGE))
+        except typer.Abort:
+            sys.exit(int(ExitCode.INTERRUPTED))
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+# Typer's words for a value of the wrong type -> ours
+_KINDS = {"valid integer": "a whole number", "valid number": "a number", "valid boolean": "true or false"}
+
+
+def _given_value(args: Any, param: Any) -> str | None:
+    """The value the user gave for the option `param`, to name it in the error."""
+    words = list(sys.argv[1:] if args is None else args)
+    for index, word in enumerate(words):
+        for flag in getattr(param, "opts", ()):
+            if word == flag and index + 1 < len(words):
+                return str(words[index + 1])
+            if word.startswith(f"{flag}="):
+                return str(word[len(flag) + 1 :])
+    envvar = getattr(param, "envvar", None)
+    return os.environ.get(envvar) if isinstance(envvar, str) else None
+
+
+def _report_usage(message: str) -> None:
+    from llmserve.console import Console
+
+    Console().error(message)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="llmserve",
     help="Serve a Transformers model with TGI or vLLM: one validated spec, the right engine "
     "command, logs, readiness, a clean stop.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,
 )
 
 API_KEY_ENV = "LLMSERVE_API_KEY"
@@ -244,19 +304,38 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     # Secret files are read by the spec (file:PATH), like the references a spec file may hold.
     for option, field in (("api_key_file", "api_key"), ("hf_token_file", "hf_token")):
         if options.get(option) is not None:
-            data[field] = f"file:{options[option].expanduser().resolve()}"
+            data[field] = f"file:{_option_path(option, options[option])}"
     return data
+
+
+def _option_path(option: str, path: Path) -> Path:
+    from llmserve.spec import host_path
+
+    try:
+        return host_path(str(path), Path.cwd())
+    except ValueError as problem:
+        raise SpecError(f"--{option.replace('_', '-')}: {problem}") from None
 
 
 def _environment_secrets(data: dict[str, Any]) -> dict[str, Any]:
     """Secrets from the environment, where neither the file nor an option gave one."""
     secrets: dict[str, Any] = {}
     if "api_key" not in data and os.environ.get(API_KEY_ENV):
-        secrets["api_key"] = os.environ[API_KEY_ENV]
-    token = next((os.environ[name] for name in HF_TOKEN_ENVS if os.environ.get(name)), None)
-    if "hf_token" not in data and token:
-        secrets["hf_token"] = token
+        secrets["api_key"] = _secret_from_environment(API_KEY_ENV)
+    name = next((name for name in HF_TOKEN_ENVS if os.environ.get(name)), None)
+    if "hf_token" not in data and name is not None:
+        secrets["hf_token"] = _secret_from_environment(name)
     return secrets
+
+
+def _secret_from_environment(name: str) -> str:
+    """A secret set in the environment: the value itself, never read as env:/file: reference."""
+    value = os.environ[name].strip()
+    if not value.isprintable():
+        raise SpecError(f"${name} spans lines or holds a control character; set it to the secret alone")
+    if value.startswith(("env:", "file:")):
+        raise SpecError(f"${name} must hold the secret itself, not a reference; set it to the secret")
+    return value
 
 
 def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None = None) -> None:
@@ -275,6 +354,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     autos = Autos.take(data)
     spec = build_spec(data, base_dir=base_dir)
     console = Console()
+    _warn_when_open(spec, console)
     if options.get("render"):
         from llmserve.deploy.targets import render_target
 
@@ -302,9 +382,20 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         ready_timeout=options["ready_timeout"],
         preflight=not options.get("no_preflight"),
     )
-    code = serve(spec, launch_options, console, autos)
+    code = serve(spec.with_secrets_resolved(), launch_options, console, autos)
     if code:
         raise typer.Exit(code)
+
+
+def _warn_when_open(spec: "ServeSpec", console: "Console") -> None:
+    """A server other machines can reach, with no key to keep them out."""
+    import ipaddress
+
+    if spec.api_key is None and not ipaddress.ip_address(spec.host).is_loopback:
+        console.warn(
+            f"listening on {spec.host} without an API key: anyone who can reach this machine can use "
+            f"the server; give --api-key-file or set {API_KEY_ENV}"
+        )
 
 
 def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> None:
@@ -314,7 +405,7 @@ def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> Non
     from llmserve.launch import machine_defaults
 
     installation = None
-    if spec.engine == "vllm":
+    if spec.engine == "vllm" and spec.vllm.version is None:
         try:
             installation = find_vllm(spec.vllm.python)
         except LlmserveError:
@@ -407,7 +498,7 @@ def run(
     base = _spec_file_for(spec_file, engine, lenient)
     if model is not None:
         base["model"] = model
-    _serve(base, locals(), base_dir=spec_file.resolve().parent)
+    _serve(base, locals(), base_dir=spec_file.resolve().parent)  # readable, so it resolves
 
 
 def _spec_file_for(spec_file: Path, engine: str | None, lenient: bool) -> dict[str, Any]:
@@ -416,11 +507,16 @@ def _spec_file_for(spec_file: Path, engine: str | None, lenient: bool) -> dict[s
     from llmserve.specfile import read_spec_file
     from llmserve.translate import retarget
 
-    data = read_spec_file(spec_file)
-    if engine is None or engine == data.get("engine"):
-        return data
-    if engine not in ("tgi", "vllm"):
+    if engine not in (None, "tgi", "vllm"):
         raise SpecError(f"--engine {engine!r} is not an engine; use tgi or vllm")
+    data = read_spec_file(spec_file)
+    source = data.get("engine")
+    if engine is None or engine == source:
+        return data
+    if source is None:  # the file leaves the engine to the command line
+        return {**data, "engine": engine}
+    if source not in ("tgi", "vllm"):
+        raise SpecError(f"invalid spec: engine: must be tgi or vllm (got {source!r:.60}); fix the file")
     data, notes = retarget(data, engine, lenient=lenient)
     console = Console()
     for note in notes:
@@ -556,20 +652,19 @@ def convert(
 ) -> None:
     """Turn a docker run / text-generation-launcher / vllm serve line into an llmserve spec."""
     from llmserve.console import Console
-    from llmserve.conversion_output import converted
+    from llmserve.conversion_output import converted, output_file, write_atomically
 
     if to not in (None, "tgi", "vllm"):
         raise SpecError(f"--to {to!r} is not an engine; use tgi or vllm")
     console = Console()
+    target = None if output is None else output_file(output)
     text, notes = converted(command, to or "vllm")
-    if output is None:  # the notes head the YAML as comments
+    if target is None:  # the notes head the YAML as comments
         console.result(text.rstrip("\n"))
         return
     for note in notes:
         console.warn(note)
-    partial = output.with_name(output.name + ".partial")
-    partial.write_text(text)
-    partial.replace(output)
+    write_atomically(target, text)
     console.info(f"wrote {output}")
 
 

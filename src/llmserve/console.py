@@ -20,6 +20,13 @@ LAYER_STATUSES = frozenset(
 )  # fmt: skip
 
 
+def one_line(message: str) -> str:
+    """A message as one printable line: line breaks and control characters shown escaped."""
+    if message.isprintable():
+        return message
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
+
+
 class Console:
     def __init__(self, *, err: TextIO | None = None, out: TextIO | None = None, quiet: bool = False) -> None:
         self.err = err or sys.stderr
@@ -36,10 +43,10 @@ class Console:
             self._line(message, "1;32")
 
     def warn(self, message: str) -> None:
-        self._line(f"warning: {message}", "1;33")
+        self._line(f"warning: {one_line(message)}", "1;33")
 
     def error(self, message: str) -> None:
-        self._line(f"error: {message}", "1;31")
+        self._line(f"error: {one_line(message)}", "1;31")
 
     def detail(self, message: str) -> None:
         self.err.write(f"  {redact(message)}\n")

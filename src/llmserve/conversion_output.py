@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from llmserve.convert import convert
@@ -43,3 +46,43 @@ def converted(words: list[str], target: str) -> tuple[str, list[str]]:
     header += [f"# note: {note}" for note in notes]
     header += [f"# {warning}" for warning in warnings]
     return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False), notes + warnings
+
+
+def output_file(path: Path) -> Path:
+    """Where `convert -o` may write: a file name in an existing directory; one line if not."""
+    from llmserve.specfile import shown_path
+
+    name = shown_path(path)
+    if not str(path) or path.name in ("", ".", ".."):
+        raise SpecError(f"-o {name} names no file; give a file name such as spec.yaml")
+    try:
+        if path.is_dir():
+            raise SpecError(f"-o {name} is a directory; give a file name in it, such as {path / 'spec.yaml'}")
+        if not path.parent.is_dir():
+            raise SpecError(
+                f"-o {name}: the directory {shown_path(path.parent)} does not exist; create it first"
+            )
+    except OSError as error:
+        raise SpecError(f"-o {name} is not a usable path ({error.strerror}); give another") from None
+    return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a temporary file in the same directory, renamed over `path`."""
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise SpecError(f"-o {path}: cannot write in {path.parent} ({error.strerror})") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as error:
+        os.unlink(temporary)
+        raise SpecError(f"-o {path}: cannot write it ({error.strerror})") from None
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -47,7 +47,13 @@ class Conversion:
 def split_command(words: list[str]) -> list[str]:
     """Words after `--`, or one quoted line (with backslash-newline continuations)."""
     if len(words) == 1:
-        return shlex.split(words[0].replace("\\\n", " "))
+        try:
+            return shlex.split(words[0].replace("\\\n", " "))
+        except ValueError as error:  # No closing quotation, No escaped character
+            raise SpecError(
+                f"the command line cannot be split into words ({str(error).lower()}); "
+                "balance its quotes, or give the words after --"
+            ) from None
     return [word for word in words if word != "\\"]
 
 

@@ -42,9 +42,9 @@ def _set_fields(spec: ServeSpec) -> dict[str, Any]:
     return values
 
 
-def _shown(field: str, value: Any) -> str:
-    if field in SECRET_FIELDS:
-        return MASK if value is not None else "-"
+def _shown(field: str, value: Any, spec: ServeSpec) -> str:
+    if field in SECRET_FIELDS:  # a reference to the environment is shown; it is resolved at launch
+        return spec.secret_reference(field) or (MASK if value is not None else "-")
     if isinstance(value, dict):
         return ", ".join(f"{key}={val}" for key, val in mask_env(value).items())
     if isinstance(value, list):
@@ -58,7 +58,8 @@ def explain(spec: ServeSpec, vllm_version: str | None, defaults: tuple[Choice, .
         mapping = MAPPINGS_BY_FIELD.get(field)
         if mapping is None:
             continue
-        rows.append(Row(field, _shown(field, value), mapping.tgi, mapping.vllm, mapping.kind, mapping.note))
+        shown = _shown(field, value, spec)
+        rows.append(Row(field, shown, mapping.tgi, mapping.vllm, mapping.kind, mapping.note))
     version = spec.vllm.version or vllm_version
     parsed = parse_version(version) if version else None
     task = "--task generate" if parsed is not None and parsed < TASK_FLAG_DEPRECATED_IN else "no --task flag"
@@ -79,11 +80,25 @@ def explain(spec: ServeSpec, vllm_version: str | None, defaults: tuple[Choice, .
     return rows
 
 
+COLUMN_WIDTH = 40
+
+
+def _wrap(cell: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(cell, COLUMN_WIDTH, break_on_hyphens=False) or [""]
+
+
 def table(rows: list[Row]) -> list[str]:
+    """Aligned columns; a cell longer than COLUMN_WIDTH wraps onto the row's next lines."""
     header = Row("FIELD", "VALUE", "TGI", "VLLM", "MAPPING", "NOTE")
-    cells = [list(asdict(row).values()) for row in (header, *rows)]
-    widths = [min(40, max(len(line[i]) for line in cells)) for i in range(len(header.to_dict()))]
-    return [
-        "  ".join(cell[:40].ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in cells
-    ]
+    wrapped = [[_wrap(cell) for cell in asdict(row).values()] for row in (header, *rows)]
+    widths = [max(len(part) for row in wrapped for part in row[i]) for i in range(len(wrapped[0]))]
+    lines = []
+    for row in wrapped:
+        for depth in range(max(len(cell) for cell in row)):
+            parts = [cell[depth] if depth < len(cell) else "" for cell in row]
+            lines.append(
+                "  ".join(part.ljust(width) for part, width in zip(parts, widths, strict=True)).rstrip()
+            )
+    return lines

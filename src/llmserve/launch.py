@@ -69,7 +69,8 @@ def plan_for(
     memory the engine will have is refused (DoesNotFit), and `auto` values are chosen.
     """
     settled = settle(spec, tolerate_missing_vllm=console is not None, facts=facts, autos=autos)
-    if settled.missing_vllm is not None and console is not None:
+    # With a version given the command is already exact: nothing to warn about.
+    if settled.missing_vllm is not None and console is not None and spec.vllm.version is None:
         console.warn(f"{settled.missing_vllm}; showing the portable command")
     if settled.estimate is not None and not settled.estimate.fits and settled.estimate.problem:
         from llmserve.fit import DoesNotFit

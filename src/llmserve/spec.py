@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
+import stat
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -23,8 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from llmserve import redaction
+from llmserve import grammar, redaction
 from llmserve.deploy.settings import DeployOptions, check_engine_fits
+from llmserve.engines.vllm_tables import VLLM_VALUES
 from llmserve.errors import SpecError
 
 Engine = Literal["tgi", "vllm"]
@@ -43,7 +45,8 @@ DEFAULT_VLLM_CPU_IMAGE = "vllm/vllm-openai-cpu:v0.32.0-x86_64"
 DEFAULT_SHM_SIZE = "1g"
 NO_VOLUME = "none"
 
-DTYPES: tuple[str, ...] = ("auto", "float16", "bfloat16", "float32")
+Dtype = Literal["auto", "float16", "bfloat16", "float32"]
+DTYPES: tuple[str, ...] = get_args(Dtype)
 TGI_DTYPES: tuple[str, ...] = ("float16", "bfloat16")
 TGI_QUANTIZATIONS: tuple[str, ...] = (
     "awq",
@@ -57,14 +60,18 @@ TGI_QUANTIZATIONS: tuple[str, ...] = (
     "bitsandbytes-fp4",
     "fp8",
 )
+# Every method some vLLM version knows; engines.accepted checks the version that will run.
+VLLM_QUANTIZATIONS: tuple[str, ...] = tuple(
+    sorted({method for methods, _, _ in VLLM_VALUES.values() for method in methods.split()})
+)
+Quantization = Annotated[
+    str, Field(json_schema_extra={"enum": sorted({*TGI_QUANTIZATIONS, *VLLM_QUANTIZATIONS})})
+]
 
-_HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_SIZE = re.compile(r"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_FIELDS = frozenset({"api_key", "hf_token"})
-SECRET_FROM_ENV = "env:"
-SECRET_FROM_FILE = "file:"
-MAX_SECRET_FILE_BYTES = 64 * 1024
+MAX_SECRET_BYTES = 64 * 1024
+SECRET_FROM_ENV = grammar.SECRET_REFERENCE_ENV
+SECRET_FROM_FILE = grammar.SECRET_REFERENCE_FILE
 
 
 def default_hf_cache() -> str:
@@ -77,115 +84,194 @@ def looks_like_path(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or model in (".", "..")
 
 
+def host_path(value: str, base_dir: Path) -> Path:
+    """`value` as an absolute path on this machine; ValueError names what is wrong with it."""
+    try:
+        return (base_dir / Path(value).expanduser()).resolve()
+    except RuntimeError:  # ~user for a user this machine does not have
+        raise ValueError(f"{value!r} names a home directory that does not exist; give a full path") from None
+    except OSError as error:
+        raise ValueError(f"{value!r} is not a usable path ({error.strerror}); give a shorter one") from None
+
+
+def is_directory(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long, or a component that is not a directory
+        return False
+
+
 def read_secret_file(path: Path) -> str:
     """A secret kept in a file (its surrounding whitespace dropped); ValueError says what is wrong."""
     try:
-        if path.exists() and not path.is_file():  # a FIFO or /dev/zero would never end
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would block, a device never end
             raise ValueError(f"{path} is not a regular file; put the secret in a file")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
-        if len(raw) > MAX_SECRET_FILE_BYTES:
-            raise ValueError(f"{path} is larger than a secret can be; check the path")
-        secret = raw.decode().strip()
+        with open(path, "rb") as file:
+            raw = file.read(MAX_SECRET_BYTES + 1)
     except OSError as error:
         raise ValueError(f"cannot read {path} ({error.strerror}); check the path") from None
-    except UnicodeDecodeError:  # its message would quote the file's bytes
-        raise ValueError(f"{path} is not UTF-8 text; save the secret as plain text") from None
+    if len(raw) > MAX_SECRET_BYTES:
+        raise ValueError(f"{path} is over {MAX_SECRET_BYTES // 1024} KiB; keep only the secret in it")
+    try:
+        secret = raw.decode().strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text; save the secret as UTF-8") from None
     if not secret:
         raise ValueError(f"{path} is empty; put the secret in it")
+    if any(ord(char) < 32 or ord(char) == 127 for char in secret):
+        raise ValueError(
+            f"{path} holds more than one line or a control character; keep only the secret in it"
+        )
     redaction.remember(secret)
     return secret
-
-
-def resolve_reference(value: str, info: ValidationInfo) -> str:
-    """The value an `env:NAME` or `file:PATH` reference names; any other value as it is."""
-    if value.startswith(SECRET_FROM_ENV):
-        name = value.removeprefix(SECRET_FROM_ENV)
-        if not os.environ.get(name):
-            raise ValueError(f"environment variable {name} is not set; export it, or remove the key")
-        return os.environ[name]
-    if value.startswith(SECRET_FROM_FILE):
-        base = Path((info.context or {}).get("base_dir", "."))
-        return read_secret_file(base / Path(value.removeprefix(SECRET_FROM_FILE)).expanduser())
-    return value
 
 
 def _one_of(values: tuple[str, ...]) -> str:
     return ", ".join(values)
 
 
+def _whole_number(value: Any) -> Any:
+    """Integers only: `true` is not 1; 8.0 is 8 (as in JSON Schema)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, Field(gt=0), BeforeValidator(_whole_number)]
+PortNumber = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_whole_number)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, strict=True, regex_engine="python-re"
+    )
 
 
 class TgiOptions(_Strict):
     """Options only TGI has."""
 
-    max_input_tokens: int | None = Field(None, gt=0)
-    max_batch_prefill_tokens: int | None = Field(None, gt=0)
-    max_batch_total_tokens: int | None = Field(None, gt=0)
-    max_concurrent_requests: int | None = Field(None, gt=0)
+    max_input_tokens: Count | None = None
+    max_batch_prefill_tokens: Count | None = None
+    max_batch_total_tokens: Count | None = None
+    max_concurrent_requests: Count | None = None
 
 
 class VllmOptions(_Strict):
     """Options only vLLM has."""
 
     impl: VllmImpl | None = Field(None, description="vLLM's --model-impl.")
-    version: str | None = Field(None, description="Render for this vLLM version instead of the one detected.")
-    python: str | None = Field(None, description="Interpreter that has vLLM installed.")
+    version: str | None = Field(
+        None,
+        pattern=grammar.VLLM_VERSION,
+        description="Render for this vLLM version instead of the one detected.",
+    )
+    python: str | None = Field(
+        None, pattern=grammar.ONE_LINE, description="Interpreter that has vLLM installed."
+    )
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     enforce_eager: bool = False
-    cpu_kvcache_space: int | None = Field(
-        None, gt=0, description="GiB of KV cache on a CPU engine (VLLM_CPU_KVCACHE_SPACE)."
+    cpu_kvcache_space: Count | None = Field(
+        None, description="GiB of KV cache on a CPU engine (VLLM_CPU_KVCACHE_SPACE)."
     )
 
-    @field_validator("version")
-    @classmethod
-    def _version(cls, version: str | None) -> str | None:
-        if version is not None and not re.match(r"^v?\d+\.\d+", version):
-            raise ValueError(f"{version!r} is not a vLLM version; use a form like 0.13.0")
-        return version
+
+def _engine_schema_rules(schema: dict[str, Any]) -> None:
+    """What each engine allows, in the JSON Schema too (the model's after-validator checks the same)."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"engine": {"const": "tgi"}}},
+            "then": {
+                "properties": {
+                    "runtime": {"enum": ["docker", None]},
+                    "served_model_name": {"const": None},
+                    "dtype": {"enum": [None, "auto", *TGI_DTYPES]},
+                    "quantization": {"enum": [None, *TGI_QUANTIZATIONS]},
+                    "vllm": {"maxProperties": 0},
+                }
+            },
+        },
+        {
+            "if": {"properties": {"engine": {"const": "vllm"}}},
+            "then": {
+                "properties": {
+                    "quantization": {"enum": [None, *VLLM_QUANTIZATIONS]},
+                    "tgi": {"maxProperties": 0},
+                }
+            },
+        },
+    ]
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+EnvName = Annotated[str, Field(pattern=grammar.ENV_NAME)]
+EnvValue = Annotated[str, Field(pattern=grammar.ENV_VALUE)]
+Adapter = Annotated[str, Field(pattern=grammar.LORA)]
+EngineArg = Annotated[str, Field(pattern=grammar.ENGINE_ARG)]
+_SECRET_SCHEMA: dict[str, Any] = {"pattern": grammar.SECRET}
+_HOST_SCHEMA: dict[str, Any] = {"anyOf": [{"const": "localhost"}, {"format": "ipv4"}, {"format": "ipv6"}]}
 
 
 class ServeSpec(_Strict):
     """What to serve, with which engine, where. Unknown keys are errors."""
 
+    model_config = ConfigDict(json_schema_extra=_engine_schema_rules)
+
     engine: Engine
-    model: str = Field(description="Hub id (org/name or name) or a local model directory.")
-    revision: str | None = None
+    model: str = Field(
+        pattern=grammar.MODEL, description="Hub id (org/name or name) or a local model directory."
+    )
+    revision: str | None = Field(None, pattern=grammar.REVISION)
     runtime: RuntimeName | None = Field(
         None, description="docker or process; TGI runs on docker, vLLM as a process by default."
     )
-    host: str = Field(DEFAULT_HOST, description="Interface the server listens on.")
-    port: int | None = Field(None, description="Host port; TGI 8080, vLLM 8000 by default.")
-    gpus: str = Field("all", description="all, none, or device indices such as 0,1.")
+    host: str = Field(
+        DEFAULT_HOST, description="Interface the server listens on.", json_schema_extra=_HOST_SCHEMA
+    )
+    port: PortNumber | None = Field(None, description="Host port; TGI 8080, vLLM 8000 by default.")
+    gpus: str = Field("all", pattern=grammar.GPUS, description="all, none, or device indices such as 0,1.")
     image: str | None = Field(
-        None, description="Container image (docker runtime); a pinned tag, never latest."
+        None,
+        pattern=grammar.PINNED_IMAGE,
+        description="Container image (docker runtime); a pinned tag, never latest.",
     )
     pull: PullPolicy = Field("missing", description="When to pull the image.")
-    shm_size: str | None = Field(None, description="Size of /dev/shm in the container (TGI: 1g).")
+    shm_size: str | None = Field(
+        None, pattern=grammar.SIZE, description="Size of /dev/shm in the container (TGI: 1g)."
+    )
     volume: str = Field(
         default_factory=default_hf_cache,
-        description="Host Hugging Face cache mounted into the container; 'none' for no mount.",
+        pattern=grammar.VOLUME,
+        description="Host Hugging Face cache directory mounted into the container; 'none' for no mount.",
     )
-    tensor_parallel_size: int | None = Field(None, ge=1)
-    dtype: str | None = None
-    quantization: str | None = None
-    max_model_len: int | None = Field(
-        None, gt=0, description="Longest sequence (prompt plus output), in tokens."
-    )
+    tensor_parallel_size: Count | None = None
+    dtype: Dtype | None = None
+    quantization: Quantization | None = None
+    max_model_len: Count | None = Field(None, description="Longest sequence (prompt plus output), in tokens.")
     trust_remote_code: bool = False
-    served_model_name: str | None = None
+    served_model_name: str | None = Field(None, pattern=grammar.SERVED_NAME)
     api_key: SecretStr | None = Field(
-        None, description="Key clients must send; env:NAME or file:PATH say where it comes from."
+        None,
+        description="Key clients must send; env:NAME or file:PATH say where it comes from.",
+        json_schema_extra=_SECRET_SCHEMA,
     )
     hf_token: SecretStr | None = Field(
-        None, description="Hugging Face token; env:NAME or file:PATH say where it comes from."
+        None,
+        description="Hugging Face token; env:NAME or file:PATH say where it comes from.",
+        json_schema_extra=_SECRET_SCHEMA,
     )
-    env: dict[str, str] = Field(default_factory=dict, repr=False)  # may hold secrets
-    lora_adapters: list[str] = Field(default_factory=list, description="Adapter ids or name=path.")
-    engine_args: list[str] = Field(
-        default_factory=list, description="Passed to the engine as they are, after its own flags."
+    env: dict[EnvName, EnvValue] = Field(  # may hold secrets
+        default_factory=dict, repr=False, json_schema_extra={"propertyNames": {"pattern": grammar.ENV_NAME}}
+    )
+    lora_adapters: list[Adapter] = Field(default_factory=list, description="Adapter ids or name=path.")
+    engine_args: list[EngineArg] = Field(
+        default_factory=list,
+        description="Passed to the engine as they are, after its own flags; never the flags "
+        "llmserve sets itself (host, port, model, secrets).",
     )
     tgi: TgiOptions = Field(default_factory=TgiOptions)
     vllm: VllmOptions = Field(default_factory=VllmOptions)
@@ -196,50 +282,44 @@ class ServeSpec(_Strict):
     @field_validator("api_key", "hf_token", mode="before")
     @classmethod
     def _secret_reference(cls, value: Any, info: ValidationInfo) -> Any:
-        """`env:NAME` and `file:PATH` name where a secret comes from; the spec never holds it."""
+        """`env:NAME` stays a reference until launch; `file:PATH` is read now; the spec never shows either."""
         if not isinstance(value, str):
             return value
-        resolved = resolve_reference(value, info)
-        redaction.remember(resolved)
-        return resolved
-
-    @field_validator("image")
-    @classmethod
-    def _pinned_image(cls, image: str | None) -> str | None:
-        if image is not None and (":" not in image.rpartition("/")[2] or image.endswith(":latest")):
-            raise ValueError(f"{image!r} is not pinned; name a version tag, e.g. {DEFAULT_TGI_IMAGE}")
-        return image
-
-    @field_validator("shm_size")
-    @classmethod
-    def _size(cls, size: str | None) -> str | None:
-        if size is not None and not _SIZE.match(size):
-            raise ValueError(f"{size!r} is not a size; use a number with an optional unit, e.g. 1g or 512m")
-        return size
+        if value.startswith(SECRET_FROM_ENV):
+            if not grammar.matches(grammar.ENV_NAME, value.removeprefix(SECRET_FROM_ENV)):
+                raise ValueError(
+                    f"{value!r} names no environment variable; write env:NAME, e.g. env:HF_TOKEN"
+                )
+            return value
+        if value.startswith(SECRET_FROM_FILE):
+            reference = value.removeprefix(SECRET_FROM_FILE)
+            if not grammar.matches(grammar.ONE_LINE, reference):
+                raise ValueError("file: names no usable path; write file:PATH")
+            return read_secret_file(host_path(reference, _base_dir(info)))
+        if not grammar.matches(grammar.SECRET, value):
+            raise ValueError(
+                "the value is empty or spans lines; give the secret on one line, or env:NAME or file:PATH"
+            )
+        return value
 
     @field_validator("model")
     @classmethod
     def _model(cls, model: str, info: ValidationInfo) -> str:
-        base = Path((info.context or {}).get("base_dir", "."))
-        try:
-            candidate = (base / Path(model).expanduser()).resolve() if model else None
-        except RuntimeError:  # ~user for a user this machine does not have
+        if not looks_like_path(model):
+            candidate = _base_dir(info) / model
+            return str(candidate.resolve()) if is_directory(candidate) else model
+        directory = host_path(model, _base_dir(info))
+        if not is_directory(directory):
             raise ValueError(
-                f"{model!r} names a home directory that does not exist; give the full path"
-            ) from None
-        if looks_like_path(model) or (candidate is not None and candidate.is_dir()):
-            assert candidate is not None
-            if not candidate.is_dir():
-                raise ValueError(
-                    f"{model!r} is not a directory; "
-                    "give an existing model directory or a Hub id like org/name"
-                )
-            return str(candidate)
-        if not _HUB_ID.match(model) or ".." in model or "--" in model:
-            raise ValueError(
-                f"{model!r} is neither a Hub id (org/name or name) nor an existing local directory"
+                f"{model!r} is not a directory; give an existing model directory or a Hub id like org/name"
             )
-        return model
+        return str(directory)
+
+    @field_validator("volume")
+    @classmethod
+    def _volume(cls, volume: str, info: ValidationInfo) -> str:
+        """A directory on this machine (made absolute), or none."""
+        return volume if volume == NO_VOLUME else str(host_path(volume, _base_dir(info)))
 
     @field_validator("host")
     @classmethod
@@ -248,6 +328,8 @@ class ServeSpec(_Strict):
         if host == "localhost":
             return DEFAULT_HOST
         try:
+            if "%" in host:  # an IPv6 scope: Docker cannot publish a port on one
+                raise ValueError
             ipaddress.ip_address(host)
         except ValueError:
             raise ValueError(
@@ -256,56 +338,30 @@ class ServeSpec(_Strict):
             ) from None
         return host
 
-    @field_validator("port")
-    @classmethod
-    def _port(cls, port: int | None) -> int | None:
-        if port is not None and not 1 <= port <= 65535:
-            raise ValueError(f"{port} is outside 1-65535; choose a free port such as 8080")
-        return port
-
-    @field_validator("gpus")
-    @classmethod
-    def _gpus(cls, gpus: str) -> str:
-        gpus = gpus.strip().replace(" ", "")
-        if gpus in ("all", "none") or re.fullmatch(r"\d+(,\d+)*", gpus):
-            indices = gpus.split(",")
-            if len(set(indices)) != len(indices):
-                raise ValueError(f"{gpus!r} names a device twice; list each index once")
-            return gpus
-        raise ValueError(f"{gpus!r} is not a GPU selection; use all, none, or indices such as 0,1")
-
-    @field_validator("dtype")
-    @classmethod
-    def _dtype(cls, dtype: str | None) -> str | None:
-        if dtype is not None and dtype not in DTYPES:
-            raise ValueError(f"{dtype!r} is not a dtype; use one of {_one_of(DTYPES)}")
-        return dtype
-
     @field_validator("env")
     @classmethod
     def _env(cls, env: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        for name in env:
-            if not _ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not an environment variable name; use letters, digits and _")
-        # A value may name where it comes from (env:NAME, file:PATH), as convert writes secrets.
-        env = {name: resolve_reference(value, info) for name, value in env.items()}
-        redaction.remember(*(value for name, value in env.items() if redaction.is_secret_name(name)))
-        return env
+        """A value may name where it comes from, as convert writes secrets: `file:PATH` is read now,
+        `env:NAME` stays a reference until launch (with_secrets_resolved)."""
+        resolved = {}
+        for name, value in env.items():
+            if value.startswith(SECRET_FROM_ENV) and not grammar.matches(
+                grammar.ENV_NAME, value.removeprefix(SECRET_FROM_ENV)
+            ):
+                raise ValueError(f"{name}: {value!r} names no environment variable; write env:NAME")
+            resolved[name] = (
+                read_secret_file(host_path(value.removeprefix(SECRET_FROM_FILE), _base_dir(info)))
+                if value.startswith(SECRET_FROM_FILE)
+                else value
+            )
+        redaction.remember(*(value for name, value in resolved.items() if redaction.is_secret_name(name)))
+        return resolved
 
     @field_validator("engine_args")
     @classmethod
     def _engine_args(cls, args: list[str]) -> list[str]:
         redaction.remember(*redaction.secret_values_in_args(args))
         return args
-
-    @field_validator("lora_adapters")
-    @classmethod
-    def _lora(cls, adapters: list[str]) -> list[str]:
-        for adapter in adapters:
-            name, _, source = adapter.partition("=")
-            if not name or (adapter.count("=") and not source):
-                raise ValueError(f"{adapter!r} is not an adapter; use a Hub id or name=path")
-        return adapters
 
     @model_validator(mode="after")
     def _engine_rules(self) -> ServeSpec:
@@ -355,6 +411,7 @@ class ServeSpec(_Strict):
                 )
         if self.gpus == "none" and (self.tensor_parallel_size or 1) > 1:
             raise _field_error("tensor_parallel_size", "TGI shards only across GPUs; with gpus=none use 1")
+        _refuse_other_engine_section("vllm", self.vllm, "TGI")
         self._tgi_token_limits()
 
     def _tgi_token_limits(self) -> None:
@@ -388,15 +445,13 @@ class ServeSpec(_Strict):
             )
 
     def _vllm_rules(self) -> None:
-        # Quantization methods and model implementations depend on the vLLM version that will run:
-        # llmserve.engines.accepted checks them once that version is known.
-        for field_name in (
-            "max_input_tokens",
-            "max_batch_prefill_tokens",
-            "max_batch_total_tokens",
-        ):
-            if getattr(self.tgi, field_name) is not None:
-                raise _field_error(f"tgi.{field_name}", "is a TGI option; remove it when serving with vLLM")
+        if self.quantization is not None and self.quantization not in VLLM_QUANTIZATIONS:
+            raise _field_error(
+                "quantization",
+                f"{self.quantization!r} is not a vLLM method in any version llmserve knows; "
+                "check its spelling (`llmserve schema` lists them)",
+            )
+        _refuse_other_engine_section("tgi", self.tgi, "vLLM")
 
     @property
     def effective_port(self) -> int:
@@ -422,11 +477,62 @@ class ServeSpec(_Strict):
     def is_local_model(self) -> bool:
         return Path(self.model).is_absolute()
 
+    def secret_reference(self, field: str) -> str | None:
+        """`env:NAME` when the secret in `field` is still a reference to the environment."""
+        secret: SecretStr | None = getattr(self, field)
+        value = secret.get_secret_value() if secret is not None else ""
+        return value if value.startswith(SECRET_FROM_ENV) else None
 
-class _FieldError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+    def with_secrets_resolved(self) -> ServeSpec:
+        """The spec with each `env:NAME` secret replaced by its value: done at launch, not before."""
+        updates: dict[str, SecretStr] = {}
+        for field in sorted(SECRET_FIELDS):
+            reference = self.secret_reference(field)
+            if reference is None:
+                continue
+            name = reference.removeprefix(SECRET_FROM_ENV)
+            if not os.environ.get(name):
+                raise SpecError(
+                    f"invalid spec: {field}: environment variable {name} is not set; "
+                    "export it, or remove the key"
+                )
+            updates[field] = SecretStr(os.environ[name])
+            redaction.remember(os.environ[name])
+        env = {name: self._resolved_env_value(name, value) for name, value in self.env.items()}
+        if env != self.env:
+            updates["env"] = env  # type: ignore[assignment]
+        return self.model_copy(update=updates) if updates else self
+
+    @staticmethod
+    def _resolved_env_value(name: str, value: str) -> str:
+        if not value.startswith(SECRET_FROM_ENV):
+            return value
+        source = value.removeprefix(SECRET_FROM_ENV)
+        if not os.environ.get(source):
+            raise SpecError(
+                f"invalid spec: env.{name}: environment variable {source} is not set; "
+                "export it, or remove the entry"
+            )
+        redaction.remember(os.environ[source])
+        return os.environ[source]
+
+
+def _refuse_other_engine_section(section: str, options: BaseModel, engine_name: str) -> None:
+    """A section for the other engine is an error, both ways; `run --engine` translates one."""
+    for key in sorted(options.model_fields_set):
+        raise _field_error(
+            f"{section}.{key}",
+            f"is a {ENGINE_LABELS[section]} option and this spec serves with {engine_name}; remove it, or "
+            f"write the spec for {ENGINE_LABELS[section]} and serve it with `llmserve run SPEC --engine "
+            f"{'tgi' if section == 'vllm' else 'vllm'}`, which translates it",
+        )
+
+
+ENGINE_LABELS = {"tgi": "TGI", "vllm": "vLLM"}
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    return Path((info.context or {}).get("base_dir", "."))
 
 
 def _field_error(field: str, message: str) -> _FieldError:
@@ -438,26 +544,111 @@ def build_spec(data: dict[str, Any], *, base_dir: Path | None = None) -> ServeSp
     try:
         return ServeSpec.model_validate(data, context={"base_dir": str(base_dir or Path.cwd())})
     except ValidationError as error:
-        raise SpecError(describe_validation_error(error)) from None
+        engine = data.get("engine") if isinstance(data, dict) else None
+        raise SpecError(describe_validation_error(error, engine=engine)) from None
 
 
-def describe_validation_error(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError, *, prefix: str = "", engine: Any = None) -> str:
     problems = []
     for item in error.errors(include_url=False):
         cause = (item.get("ctx") or {}).get("error")
-        location = ".".join(str(part) for part in item["loc"])
+        parts = [prefix] if prefix else []
+        # Where in the spec: keys and list positions are named by the value the message shows.
+        location = ".".join(str(part) for part in (*parts, *item["loc"][:2]) if isinstance(part, str))
+        if location.startswith("env."):
+            location = "env"
         if isinstance(cause, _FieldError):
             location = cause.field
-        message = str(cause) if isinstance(cause, ValueError) else _plain_message(item)
+        message = str(cause) if isinstance(cause, ValueError) else _plain_message(item, engine)
         problems.append(f"{location}: {message}" if location else message)
     return "invalid spec: " + "; ".join(problems)
 
 
-def _plain_message(item: Any) -> str:
+SECTION_FIELDS = {"tgi": "TGI's options", "vllm": "vLLM's options"}
+_TYPE_NAMES = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list of strings",
+    "dict_type": "a mapping of KEY: value",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _shown_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _pattern_problem(field: str, value: str) -> str:
+    """What is wrong with a string value its field's pattern refused, and the fix."""
+    shown = _shown_value(value)
+    if field == "engine_args":
+        option = grammar.managed_flag_option(value)
+        if option is not None:  # the flag only: what follows `=` may be a secret
+            flag = _shown_value(value.split("=", 1)[0])
+            if option in grammar.SECRET_OPTIONS:
+                return f"{flag} carries a secret, which llmserve passes only in the environment; use {option}"
+            return f"{flag} is a flag llmserve sets itself; use {option} instead"
+        return f"{shown} holds a NUL character; remove it"
+    if field == "image":
+        if grammar.matches(grammar.IMAGE_REFERENCE, value):
+            return f"{shown} is not pinned; name a version tag, e.g. {DEFAULT_TGI_IMAGE}"
+        return f"{shown} is not an image reference; use [REGISTRY/]NAME:TAG, e.g. {DEFAULT_TGI_IMAGE}"
+    return f"{shown} {PATTERN_PROBLEMS.get(field, 'is not a valid value; see `llmserve schema`')}"
+
+
+PATTERN_PROBLEMS = {
+    "model": "is neither a Hub id (org/name or name) nor an existing local directory",
+    "revision": "is not a branch, tag or commit; use letters, digits and . _ / + - (not first)",
+    "gpus": "is not a GPU selection; use all, none, or distinct indices such as 0,1",
+    "shm_size": "is not a size; use a number with an optional unit, e.g. 1g or 512m",
+    "volume": "is not a host directory; give a path (without ':') or none",
+    "served_model_name": "is not a model name; use one word that does not start with -",
+    "env": "is not an environment variable entry; names use letters, digits and _; values no NUL",
+    "lora_adapters": "is not an adapter; use a Hub id or name=path (no spaces, not starting with -)",
+    "version": "is not a vLLM version; use a form like 0.13.0",
+    "python": "is not a path to an interpreter; give it on one line",
+}
+
+
+_ENGINE_METHODS = {"tgi": ("a TGI method", TGI_QUANTIZATIONS), "vllm": ("a vLLM method", VLLM_QUANTIZATIONS)}
+
+
+def _literal_problem(field: str, value: Any, expected: str, engine: Any) -> str:
+    shown = _shown_value(value)
+    if field == "quantization" and isinstance(engine, str) and engine in _ENGINE_METHODS:
+        what, methods = _ENGINE_METHODS[engine]
+        return f"{shown} is not {what}; use one of {_one_of(methods)}"
+    if field == "dtype":
+        return f"{shown} is not a dtype; use one of {_one_of(DTYPES)}"
+    return f"input should be {expected} (got {shown})"
+
+
+def _plain_message(item: Any, engine: Any = None) -> str:
     kind = item["type"]
+    location = [str(part) for part in item["loc"] if not isinstance(part, int)]
+    field = location[-1] if location else ""
+    value = item.get("input")
     if kind == "extra_forbidden":
         return "unknown key; check its spelling (`llmserve schema` lists every key)"
-    value = item.get("input")
-    hidden = SECRET_FIELDS.intersection(str(part) for part in item["loc"])
-    shown = "" if hidden or isinstance(value, dict | list) else f" (got {value!r})"
-    return f"{item['msg'].lower()}{shown}"
+    if kind == "missing":
+        return "is required; add it"
+    if SECRET_FIELDS.intersection(location):
+        return "must be a string: the secret, env:NAME or file:PATH"
+    if kind == "string_pattern_mismatch" and isinstance(value, str):
+        if "env" in location and item["loc"][-1] == "[key]":
+            return f"{_shown_value(value)} is not an environment variable name; use letters, digits and _"
+        return _pattern_problem("env" if "env" in location else field, value)
+    if kind == "literal_error":
+        return _literal_problem(field, value, (item.get("ctx") or {}).get("expected", ""), engine)
+    if field == "port" and kind in ("greater_than_equal", "less_than_equal"):
+        return f"{_shown_value(value)} is outside 1-65535; choose a free port such as 8080"
+    if kind in _TYPE_NAMES:
+        expected = _TYPE_NAMES[kind]
+        if kind in ("model_type", "model_attributes_type") and field in SECTION_FIELDS:
+            expected = f"a mapping of {SECTION_FIELDS[field]}"
+        return f"must be {expected} (got {_shown_value(value)})"
+    return f"{item['msg'].lower()} (got {_shown_value(value)})"

@@ -171,6 +171,19 @@ class Retargeting:
             raise SpecError(f"invalid spec: {key}: must be a {'mapping' if kind is dict else 'list'}")
         return value
 
+    def _section(self, key: str) -> dict[str, Any]:
+        """The engine section `key`, checked against its model before its values are translated."""
+        from pydantic import ValidationError
+
+        from llmserve.spec import TgiOptions, VllmOptions, describe_validation_error
+
+        section: dict[str, Any] = self._take(key, dict)
+        try:
+            (TgiOptions if key == "tgi" else VllmOptions).model_validate(section)
+        except ValidationError as error:
+            raise SpecError(describe_validation_error(error, prefix=key)) from None
+        return section
+
     def run(self) -> dict[str, Any]:
         if self.source == self.target:
             return self.data
@@ -192,7 +205,7 @@ class Retargeting:
 
     def _quantization(self) -> None:
         method = self.data.get("quantization")
-        if method is None:
+        if not isinstance(method, str):  # absent, or for the spec's validation to refuse
             return
         table = TGI_TO_VLLM_QUANTIZATION if self.target == "vllm" else VLLM_TO_TGI_QUANTIZATION
         if method not in table:
@@ -205,7 +218,7 @@ class Retargeting:
 
     def _dtype(self) -> None:
         dtype = self.data.get("dtype")
-        if self.target != "tgi" or dtype in (None, "auto"):
+        if self.target != "tgi" or not isinstance(dtype, str) or dtype == "auto":
             return
         if dtype == "float32":
             self.data.pop("dtype")
@@ -219,7 +232,7 @@ class Retargeting:
             self.note("runtime process becomes docker (TGI runs in Docker only)")
         if self.data.pop("served_model_name", None) is not None:
             self.unavailable("served_model_name", "TGI answers to any model name")
-        options = self._take("vllm", dict)
+        options = self._section("vllm")
         tgi = self.data.setdefault("tgi", {})
         engine_args: list[str] = []
         impl = options.pop("impl", None)
@@ -241,7 +254,7 @@ class Retargeting:
             self.data.pop("tgi")
 
     def _to_vllm(self) -> None:
-        options = self._take("tgi", dict)
+        options = self._section("tgi")
         engine_args: list[str] = []
         for field, why in (
             ("max_input_tokens", "vLLM caps prompt and output together with max_model_len"),
@@ -262,7 +275,9 @@ class Retargeting:
 
     def _translate_args(self, table: dict[str, str]) -> list[str]:
         """Engine arguments of the source engine, in the target's terms where the meaning holds."""
-        args = [str(arg) for arg in self._take("engine_args", list)]
+        args = self._take("engine_args", list)
+        if not all(isinstance(arg, str) for arg in args):
+            raise SpecError("invalid spec: engine_args: must be a list of strings; quote each one")
         translated: list[str] = []
         while args:
             word = args.pop(0)

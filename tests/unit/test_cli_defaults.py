@@ -105,7 +105,7 @@ def test_gpu_below_ampere_gets_float16_on_tgi(monkeypatch: pytest.MonkeyPatch) -
     [
         (["--vllm-version", "0.32.0", "-q", "gguf"], "quantization: 'gguf' is not accepted by vLLM 0.32.0"),
         (["--vllm-version", "0.10.1", "--impl", "terratorch"], "(vLLM 0.10.2 to 0.33.0 have it)"),
-        (["--served-model-name", "-x"], "starts with '-'"),
+        (["--served-model-name", "-x"], "does not start with -"),
         (
             ["--runtime", "docker", "--image", "vllm/vllm-openai:v0.7.3", "-q", "torchao"],
             "not accepted by vLLM 0.7.3",

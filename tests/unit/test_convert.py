@@ -160,13 +160,14 @@ def test_secrets_never_reach_the_spec_or_command(line: str, target: str) -> None
 
 def test_secret_reference_resolves_at_launch(monkeypatch: pytest.MonkeyPatch) -> None:
     conversion = convert([f"docker run -e HF_TOKEN=hf_x -p 8080:80 {TGI_IMAGE} --model-id gpt2"])
-    monkeypatch.setenv("HF_TOKEN", "hf_from_the_environment")
-    spec = build_spec(conversion.data)
-    assert spec.hf_token is not None
-    assert spec.hf_token.get_secret_value() == "hf_from_the_environment"
-    monkeypatch.delenv("HF_TOKEN")
+    spec = build_spec(conversion.data)  # the reference needs no variable until launch
+    assert spec.secret_reference("hf_token") == "env:HF_TOKEN"
     with pytest.raises(SpecError, match="hf_token: environment variable HF_TOKEN is not set"):
-        build_spec(conversion.data)
+        spec.with_secrets_resolved()
+    monkeypatch.setenv("HF_TOKEN", "hf_from_the_environment")
+    resolved = spec.with_secrets_resolved().hf_token
+    assert resolved is not None
+    assert resolved.get_secret_value() == "hf_from_the_environment"
 
 
 @pytest.mark.parametrize(

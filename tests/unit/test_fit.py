@@ -46,7 +46,9 @@ def settle(
     autos: fit.Autos | None = None,
     **fields: object,
 ) -> fit.Settled:
-    spec = ServeSpec(engine="vllm", model=facts.model, gpus="none" if cpu else "all", **fields)
+    spec = ServeSpec.model_validate(
+        {"engine": "vllm", "model": facts.model, "gpus": "none" if cpu else "all", **fields}
+    )
     return fit.settle(spec, facts, on, cpu_engine=cpu, engine_version="0.32.0", autos=autos or fit.Autos())
 
 
