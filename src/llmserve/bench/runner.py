@@ -171,8 +171,11 @@ def run_bench(options: BenchOptions, progress: Progress) -> list[Run]:
     for number, load in enumerate(_levels(options)):
         run = _measure(options, target, load, load.seed + number, progress, base_warnings)
         if run.document["requests"]["completed"] == 0:
-            errors = run.document["requests"]["errors"]
-            raise SmokeFailed(f"no request to {target.url} completed; first error: {next(iter(errors), '?')}")
+            first = next(iter(run.document["requests"]["errors"]), "?")
+            hint = (
+                "; the server wants an API key (--api-key-file or LLMSERVE_API_KEY)" if "401" in first else ""
+            )
+            raise SmokeFailed(f"no request to {target.url} completed; first error: {first}{hint}")
         runs.append(run)
     return runs
 
