@@ -48,7 +48,8 @@ def test_within_limits_exits_0_and_beyond_exits_10(tmp_path: Path) -> None:
     assert "+7.5%" in ok.stderr and "-5.0%" in ok.stderr
     worse = runner.invoke(app, ["bench", "compare", base, new, "--max-regression", "tpot.p50=5%",
                                 "--max-regression", "output_tokens_per_s=4%", "--json"])  # fmt: skip
-    assert worse.exit_code == ExitCode.REGRESSION == 10
+    assert worse.exit_code == ExitCode.REGRESSION
+    assert int(ExitCode.REGRESSION) == 10
     assert "tpot.p50 (concurrency 4) +7.5% beyond 5%" in worse.stderr
     assert "output_tokens_per_s (concurrency 4) -5.0% beyond 4%" in worse.stderr
     rows = {row["metric"]: row for row in json.loads(worse.stdout)["rows"]}

@@ -170,7 +170,8 @@ def test_cli_slo_missed_exits_9_after_printing_the_json(script: Script, url: str
     script.ttft_s = 0.1
     args = ["bench", url, "--requests", "2", "--input-tokens", "4", "--output-tokens", "3", "--json"]
     result = runner.invoke(app, [*args, "--slo", "ttft.p99<=20ms", "--slo", "tpot.p50<=1s"])
-    assert result.exit_code == ExitCode.SLO_MISSED == 9, result.output
+    assert result.exit_code == ExitCode.SLO_MISSED, result.output
+    assert int(ExitCode.SLO_MISSED) == 9
     document = json.loads(result.stdout)
     assert document["schema"] == "llmserve.bench/1"
     assert [s["ok"] for s in document["slo"]] == [False, True]
