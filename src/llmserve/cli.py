@@ -130,7 +130,8 @@ Json = Annotated[
     bool,
     typer.Option(
         "--json",
-        help="Print the plan as JSON and start nothing; with --detach or --smoke, the running server.",
+        help="Print the plan as JSON and start nothing; with --detach or --smoke, the running server; "
+        "with --bench, the benchmark.",
     ),
 ]
 Explain = Annotated[
@@ -316,7 +317,9 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     if options.get("explain"):
         _explain(spec, console, json_output=options["json_output"])
         return
-    plan_only = options["json_output"] and not (options.get("detach") or options.get("smoke"))
+    plan_only = options["json_output"] and not (
+        options.get("detach") or options.get("smoke") or options.get("bench")
+    )
     if options.get("dry_run") or plan_only:
         facts = model_facts(spec, preflight=False, autos=autos)
         plan = plan_for(spec, console, facts=facts, autos=autos)
@@ -334,10 +337,31 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         json_output=options["json_output"],
         ready_timeout=options["ready_timeout"],
         preflight=not options.get("no_preflight"),
+        after_ready=_bench_after_ready(options, console),
     )
     code = serve(spec, launch_options, console, autos)
     if code:
         raise typer.Exit(code)
+
+
+def _bench_after_ready(options: dict[str, Any], console: "Console") -> Any:
+    """`run --bench`: once the server generates, benchmark it (then it is stopped)."""
+    if not options.get("bench"):
+        return None
+    if options.get("detach"):
+        raise SpecError("--bench stops the server when it is done; leave out --detach")
+    settings = {
+        key: options[key] for key in ("requests", "concurrency", "input_tokens", "output_tokens", "slo")
+    }
+    _bench_options("http://127.0.0.1", model=None, api_key=None, **settings)  # bad values fail before launch
+
+    def bench(plan: Any) -> None:
+        bench_options = _bench_options(
+            plan.endpoint, model=plan.served_model_name, api_key=plan.api_key, **settings
+        )
+        _run_bench(bench_options, json_output=options["json_output"], output=None, console=console)
+
+    return bench
 
 
 def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> None:
@@ -434,6 +458,11 @@ def run(
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
     no_preflight: NoPreflight = False,
+    bench: Annotated[
+        bool, typer.Option("--bench", help="Once ready, benchmark the server (as `bench`), then stop it.")
+    ] = False,
+    requests: BenchRequests = None, concurrency: BenchConcurrency = None,
+    input_tokens: InputTokens = 256, output_tokens: OutputTokens = 128, slo: SloOpt = None,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
 
