@@ -21,6 +21,12 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 .ok { color: #1a7f37; } .missed { color: #cf222e; font-weight: bold; } .warn { color: #9a6700; }
 """
 
+# Marks each plot with the width it rendered at: what a browser check (and a person's devtools) reads.
+MARK_RENDERED = (
+    "addEventListener('load', () => { for (const img of document.images) "
+    "img.dataset.renderedWidth = img.complete ? img.naturalWidth : 0; });"
+)
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -93,5 +99,5 @@ def write(path: Path, document: dict[str, Any], plots: Sequence[Path]) -> None:
     )
     path.write_text(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+        f"<style>{STYLE}</style></head>\n<body>\n{body}\n<script>{MARK_RENDERED}</script>\n</body></html>\n"
     )

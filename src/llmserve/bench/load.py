@@ -8,7 +8,7 @@ are late and the figures are the client's, not the server's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import gc
 import itertools
 import json
 import random
@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from llmserve.bench.metrics import Chunk, RequestRecord
+from llmserve.bench.stream_client import Pool, StreamBroken
 
 REQUEST_TIMEOUT_S = 600.0
-CONNECT_TIMEOUT_S = 10.0
 LAG_PROBE_INTERVAL_S = 0.01
 ERROR_TEXT_CHARS = 160
 DONE = b"[DONE]"
@@ -94,7 +95,10 @@ class _Stream:
             self._event(event, now)
 
     def _event(self, event: bytes, now: float) -> None:
-        payload = b"".join(line[5:].strip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        if event.startswith(b"data: ") and b"\n" not in event:
+            payload = event[6:]  # the usual one-line event
+        else:
+            payload = b"".join(line[5:].strip() for line in event.split(b"\n") if line.startswith(b"data:"))
         if not payload:
             return  # a comment or keep-alive
         if payload == DONE:
@@ -125,26 +129,27 @@ class _StreamError(Exception):
 
 
 async def send_one(
-    client: Any, url: str, payload: dict[str, Any], sent: float, clock: Clock
+    pool: Pool, path: str, payload: dict[str, Any], sent: float, clock: Clock
 ) -> RequestRecord:
     """One streamed request; never raises, failures end up in the record."""
-    import httpx
-
     record = RequestRecord(sent=sent)
     stream = _Stream(record)
     try:
-        async with client.stream("POST", url, json=payload) as response:
-            if response.status_code != 200:
-                body = (await response.aread()).decode(errors="replace")
-                record.error = f"HTTP {response.status_code}: {body[:ERROR_TEXT_CHARS]}"
-            else:
-                async for data in response.aiter_raw():
-                    stream.feed(data, clock())
-                if not stream.done:
-                    record.error = "the stream ended before [DONE]"
+        status, error_body = await asyncio.wait_for(
+            pool.post(path, json.dumps(payload).encode(), lambda data: stream.feed(data, clock())),
+            REQUEST_TIMEOUT_S,
+        )
+        if status != 200:
+            record.error = f"HTTP {status}: {error_body.decode(errors='replace')[:ERROR_TEXT_CHARS]}"
+        elif not stream.done:
+            record.error = "the stream ended before [DONE]"
     except _StreamError as error:
         record.error = str(error)
-    except (httpx.HTTPError, ValueError) as error:
+    except StreamBroken as error:
+        record.error = f"connection broken: {error}"
+    except asyncio.TimeoutError:
+        record.error = f"no answer within {REQUEST_TIMEOUT_S:.0f} s"
+    except ValueError as error:  # a malformed event or chunk
         record.error = f"{type(error).__name__}: {str(error)[:ERROR_TEXT_CHARS]}"
     record.ended = clock()
     return record
@@ -158,8 +163,8 @@ async def _lag_monitor(samples: list[float], clock: Clock) -> None:
 
 
 async def _closed_loop(
-    client: Any,
-    url: str,
+    client: Pool,
+    path: str,
     payload_for: PayloadFor,
     workers: int,
     count: int | None,
@@ -176,7 +181,7 @@ async def _closed_loop(
             index = next(indices)
             if (count is not None and index >= count) or (deadline is not None and clock() >= deadline):
                 return
-            records[index] = await send_one(client, url, payload_for(first_index + index), clock(), clock)
+            records[index] = await send_one(client, path, payload_for(first_index + index), clock(), clock)
             on_done()
 
     await asyncio.gather(*(worker() for _ in range(workers)))
@@ -184,8 +189,8 @@ async def _closed_loop(
 
 
 async def _open_loop(
-    client: Any,
-    url: str,
+    client: Pool,
+    path: str,
     payload_for: PayloadFor,
     load: Load,
     first_index: int,
@@ -194,15 +199,11 @@ async def _open_loop(
 ) -> list[RequestRecord]:
     assert load.rate is not None
     started = clock()
-    limit = asyncio.Semaphore(load.concurrency) if load.concurrency else None
     tasks: list[asyncio.Task[RequestRecord]] = []
 
     async def one(index: int, due: float) -> RequestRecord:
-        if limit is None:
-            record = await send_one(client, url, payload_for(first_index + index), due, clock)
-        else:
-            async with limit:  # time spent waiting here counts: the request was due at `due`
-                record = await send_one(client, url, payload_for(first_index + index), due, clock)
+        # With --concurrency, the pool makes late requests wait: that wait counts, they were due at `due`.
+        record = await send_one(client, path, payload_for(first_index + index), due, clock)
         on_done()
         return record
 
@@ -229,31 +230,33 @@ async def run_load_async(
     clock: Clock = time.perf_counter,
 ) -> LoadResult:
     """Warm up (not recorded), then send the measured requests; payload_for(i) gives request i."""
-    import httpx
-
-    connections = load.concurrency if load.concurrency else None
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout) as client:
-        # The client's first request imports and sets up what every later one uses: not measured.
-        with contextlib.suppress(httpx.HTTPError):
-            await client.get(url.split("/v1/", maxsplit=1)[0] + "/v1/models")
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    client = Pool(f"{parts.scheme}://{parts.netloc}", headers, limit=load.concurrency)
+    # What exists now lives through the run: the collector need not scan it again and again (long
+    # pauses of the event loop otherwise, in a process that has imported a CLI's worth of modules).
+    gc.collect()
+    gc.freeze()
+    try:
         if load.warmup:
             workers = min(load.concurrency or load.warmup, load.warmup)
-            await _closed_loop(client, url, payload_for, workers, load.warmup, None, 0, lambda: None, clock)
+            await _closed_loop(client, path, payload_for, workers, load.warmup, None, 0, lambda: None, clock)
         lag: list[float] = []
         monitor = asyncio.create_task(_lag_monitor(lag, clock))
         started = clock()
         if load.rate is None:
             deadline = started + load.duration_s if load.duration_s is not None else None
             records = await _closed_loop(
-                client, url, payload_for, load.concurrency or 1, load.requests, deadline, load.warmup,
+                client, path, payload_for, load.concurrency or 1, load.requests, deadline, load.warmup,
                 on_done, clock,
             )  # fmt: skip
         else:
-            records = await _open_loop(client, url, payload_for, load, load.warmup, on_done, clock)
+            records = await _open_loop(client, path, payload_for, load, load.warmup, on_done, clock)
         finished = clock()
         monitor.cancel()
+    finally:
+        client.close()
+        gc.unfreeze()
     return LoadResult(records=records, started=started, finished=finished, loop_lag_s=lag)
 
 

@@ -25,7 +25,7 @@ LATENCY_METRICS = ("ttft", "itl", "tpot", "e2el")
 MS = 1000.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Chunk:
     """One streamed event with choices: when it arrived, whether it had text, cumulative usage."""
 
