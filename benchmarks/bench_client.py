@@ -118,7 +118,8 @@ def vllms(
 def ceiling() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [PYTHON, "-m", "tests.fixtures.scripted_server", "--port", str(port)]
+    # TGI's dialect: no per-chunk usage, so that both clients get the same bytes to read.
+    command = [PYTHON, "-m", "tests.fixtures.scripted_server", "--port", str(port), "--engine", "tgi"]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         wait_for(url, 30)

@@ -8,6 +8,7 @@ TPOT p50 and output throughput.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.integration.test_tgi_docker import tgi_args
 from tests.integration.test_vllm_engine import READY_TIMEOUT, tiny_args
 
 AGREEMENT = 0.10
+ROUNDS = 3
 
 
 @pytest.fixture
@@ -73,34 +75,43 @@ def vllm_bench(
     return found
 
 
-def disagreements(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
-    pairs = {
-        "TTFT p50": (ours["ttft_ms"]["p50"], theirs["median_ttft_ms"]),
-        "TPOT p50": (ours["tpot_ms"]["p50"], theirs["median_tpot_ms"]),
-        "output tokens/s": (ours["output_tokens_per_s"], theirs["output_throughput"]),
-    }
-    return [
-        f"{name}: llmserve {a:.2f}, vLLM {b:.2f}"
-        for name, (a, b) in pairs.items()
-        if abs(a - b) > AGREEMENT * max(abs(b), 1e-9)
-    ]
+def median_document(
+    documents: list[dict[str, Any]], keys: dict[str, Callable[[dict[str, Any]], float]]
+) -> dict[str, float]:
+    return {name: statistics.median(get(d) for d in documents) for name, get in keys.items()}
+
+
+OURS = {
+    "TTFT p50": lambda d: float(d["ttft_ms"]["p50"]),
+    "TPOT p50": lambda d: float(d["tpot_ms"]["p50"]),
+    "output tokens/s": lambda d: float(d["output_tokens_per_s"]),
+}
+THEIRS = {
+    "TTFT p50": lambda d: float(d["median_ttft_ms"]),
+    "TPOT p50": lambda d: float(d["median_tpot_ms"]),
+    "output tokens/s": lambda d: float(d["output_throughput"]),
+}
 
 
 def agree_with_vllms_benchmark(
     llmserve: Callable[..., Llmserve], vllm_python: str, tokenizer: str, url: str, model: str, endpoint: str,
     load: dict[str, int], out: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    """Both clients, one after the other; once more if the shared machine disturbed the first pair."""
-    found: list[str] = []
-    for attempt in range(2):
-        ours = llmserve_bench(llmserve, url, endpoint, load)
-        theirs = vllm_bench(vllm_python, tokenizer, url, model, endpoint, load, out / str(attempt))
-        assert ours["requests"] == {"completed": load["requests"], "failed": 0, "errors": {}}
-        assert theirs["completed"] == load["requests"]
-        found = disagreements(ours, theirs)
-        if not found:
-            return ours
-    raise AssertionError("llmserve and vLLM's benchmark disagree by more than 10%: " + "; ".join(found))
+    """Both clients in turn, ROUNDS times (this 2-core machine is shared: one run is noise); medians."""
+    ours, theirs = [], []
+    for attempt in range(ROUNDS):
+        ours.append(llmserve_bench(llmserve, url, endpoint, load))
+        theirs.append(vllm_bench(vllm_python, tokenizer, url, model, endpoint, load, out / str(attempt)))
+        assert ours[-1]["requests"] == {"completed": load["requests"], "failed": 0, "errors": {}}
+        assert theirs[-1]["completed"] == load["requests"]
+    a, b = median_document(ours, OURS), median_document(theirs, THEIRS)
+    found = [
+        f"{name}: llmserve {a[name]:.2f}, vLLM {b[name]:.2f}"
+        for name in OURS
+        if abs(a[name] - b[name]) > AGREEMENT * b[name]
+    ]
+    assert not found, "llmserve and vLLM's benchmark disagree by more than 10% (medians): " + "; ".join(found)
+    return ours[-1]
 
 
 @pytest.mark.vllm
@@ -111,13 +122,13 @@ def test_agrees_with_vllms_benchmark_on_the_cpu_engine(
     server = llmserve([*tiny_args(tiny_model, port), "--vllm-python", vllm_python])
     server.wait_for(f"ready: vllm is serving {tiny_model}", timeout=READY_TIMEOUT)
     url = f"http://127.0.0.1:{port}"
-    load = {"requests": 16, "concurrency": 4, "warmup": 4, "input": 32, "output": 32}
+    load = {"requests": 48, "concurrency": 4, "warmup": 4, "input": 32, "output": 32}
     ours = agree_with_vllms_benchmark(
         llmserve, vllm_python, tiny_model, url, tiny_model, "chat", load, tmp_path
     )
     assert ours["engine"] == "vllm" and ours["engine_version"] == "0.32.0"
     assert ours["prompts"].startswith("synthetic, 32 tokens by the server's POST /tokenize and /detokenize")
-    assert ours["output_tokens"] == {"total": 16 * 32, "source": "usage", "per_chunk": "usage deltas"}
+    assert ours["output_tokens"] == {"total": 48 * 32, "source": "usage", "per_chunk": "usage deltas"}
     assert ours["load"]["ignore_eos"] is True
     server.stop()
 

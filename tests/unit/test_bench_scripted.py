@@ -104,7 +104,7 @@ def test_failures_mid_stream_are_counted_and_excluded(script: Script, url: str) 
     doc = bench(url, load={"concurrency": 3, "requests": 9}, input_tokens=4, output_tokens=6)
     assert doc["requests"]["completed"] == 6 and doc["requests"]["failed"] == 3
     assert doc["output_tokens"]["total"] == 36
-    assert list(doc["requests"]["errors"]) == ["connection broken: IncompleteReadError"]
+    assert all(error.startswith("connection broken: ") for error in doc["requests"]["errors"])
     assert any("3 request(s) failed" in w for w in doc["warnings"])
 
 
