@@ -253,3 +253,11 @@ def test_cli_missing_matplotlib_is_one_line_with_the_fix(
     assert result.exit_code == ExitCode.ENVIRONMENT
     assert "pip install 'llmserve[bench]'" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_run_bench_refuses_detach_and_bad_values_before_launching() -> None:
+    spec = str(Path(__file__).resolve().parents[2] / "examples" / "qwen.yaml")
+    detached = runner.invoke(app, ["run", spec, "--bench", "--detach"])
+    assert detached.exit_code == ExitCode.USAGE and "leave out --detach" in detached.stderr
+    bad = runner.invoke(app, ["run", spec, "--bench", "--slo", "fast"])
+    assert bad.exit_code == ExitCode.USAGE and "--slo 'fast'" in bad.stderr
