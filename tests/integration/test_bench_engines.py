@@ -122,13 +122,15 @@ def test_agrees_with_vllms_benchmark_on_the_cpu_engine(
     server = llmserve([*tiny_args(tiny_model, port), "--vllm-python", vllm_python])
     server.wait_for(f"ready: vllm is serving {tiny_model}", timeout=READY_TIMEOUT)
     url = f"http://127.0.0.1:{port}"
-    load = {"requests": 48, "concurrency": 4, "warmup": 4, "input": 32, "output": 32}
+    # Two streams at a time: on two shared cores a busier client slows the engine it measures (vLLM's
+    # client uses more CPU than llmserve's; at 4 streams its own share showed in the engine's figures).
+    load = {"requests": 24, "concurrency": 2, "warmup": 2, "input": 64, "output": 64}
     ours = agree_with_vllms_benchmark(
         llmserve, vllm_python, tiny_model, url, tiny_model, "chat", load, tmp_path
     )
     assert ours["engine"] == "vllm" and ours["engine_version"] == "0.32.0"
-    assert ours["prompts"].startswith("synthetic, 32 tokens by the server's POST /tokenize and /detokenize")
-    assert ours["output_tokens"] == {"total": 48 * 32, "source": "usage", "per_chunk": "usage deltas"}
+    assert ours["prompts"].startswith("synthetic, 64 tokens by the server's POST /tokenize and /detokenize")
+    assert ours["output_tokens"] == {"total": 24 * 64, "source": "usage", "per_chunk": "usage deltas"}
     assert ours["load"]["ignore_eos"] is True
     server.stop()
 
@@ -141,7 +143,11 @@ def test_agrees_with_vllms_benchmark_on_the_tgi_standin(
     tmp_path: Path,
 ) -> None:  # fmt: skip
     port = free_port()
-    server = llmserve(tgi_args(tgi_image, model_cache, port))
+    # 100 ms to the first token: vLLM's client adds a few ms of its own to each TTFT, which would be
+    # more than 10% of the stand-in's default 20 ms.
+    server = llmserve(
+        tgi_args(tgi_image, model_cache, port, "gpt2", "--env", "STANDIN_FIRST_TOKEN_DELAY=0.1")
+    )
     server.wait_for("ready: tgi is serving gpt2", timeout=60)
     url = f"http://127.0.0.1:{port}"
     load = {"requests": 24, "concurrency": 4, "warmup": 4, "input": 16, "output": 24}
