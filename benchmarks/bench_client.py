@@ -61,9 +61,11 @@ def row(*cells: object) -> str:
     return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
-def wait_for(url: str, timeout: float) -> None:
+def wait_for(url: str, timeout: float, server: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            sys.exit(f"the server for {url} exited with code {server.returncode}")
         try:
             if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
                 return
@@ -122,7 +124,7 @@ def ceiling() -> None:
     command = [PYTHON, "-m", "tests.fixtures.scripted_server", "--port", str(port), "--engine", "tgi"]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
-        wait_for(url, 30)
+        wait_for(url, 30, server)
         tokenizer = env("LLMSERVE_TEST_TINY_MODEL")  # vLLM's client needs a tokenizer for its prompts
         print(
             f"\n## Client ceiling: zero-latency scripted server, {CEILING_TOKENS[1]} output tokens a request"
@@ -150,14 +152,15 @@ def sweep() -> None:
     model = env("LLMSERVE_TEST_TINY_MODEL")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    serve = ["vllm", model, "--impl", "transformers", "--max-model-len", "256", "--enforce-eager"]
+    serve = ["vllm", model, "--impl", "transformers", "--max-model-len", "256", "--enforce-eager",
+             "--vllm-python", env("LLMSERVE_TEST_VLLM_PYTHON")]  # fmt: skip
     engine = subprocess.Popen(
         [PYTHON, "-m", "llmserve", *serve, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(url, 600)
+        wait_for(url, 600, engine)
         out = Path(tempfile.mkdtemp())
         started = time.monotonic()
         document = ours(url, 1, SWEEP_REQUESTS, SWEEP_TOKENS, "--sweep", SWEEP, "--output", str(out))
