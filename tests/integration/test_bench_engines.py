@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.standin_hub import model_files, populate_cache
 from tests.integration.conftest import Llmserve, free_port
 from tests.integration.test_tgi_docker import tgi_args
 from tests.integration.test_vllm_engine import READY_TIMEOUT, tiny_args
@@ -28,7 +29,7 @@ ROUNDS = 3
 def model_cache(tmp_path: Path) -> Path:
     """A host HF cache holding gpt2, where the stand-in TGI resolves it, as TGI would."""
     cache = tmp_path / "hf-cache"
-    (cache / "hub" / "models--gpt2" / "snapshots").mkdir(parents=True)
+    populate_cache(cache / "hub", "gpt2", model_files())
     return cache
 
 
