@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmserve.bounded_http import checked_url
 from llmserve.errors import SmokeFailed
-from llmserve.readiness import _checked_url, _json_body
 
 PROBE_TIMEOUT_S = 10.0
 
@@ -51,7 +51,7 @@ def probe(url: str, model: str | None, headers: dict[str, str]) -> Target:
     """Ask the server what it serves and what it is; SmokeFailed when it does not answer."""
     import httpx
 
-    url = _checked_url(url.rstrip("/"))
+    url = checked_url(url.rstrip("/"))
     with httpx.Client(headers=headers, timeout=PROBE_TIMEOUT_S) as client:
         try:
             response = client.get(f"{url}/v1/models")
@@ -59,8 +59,11 @@ def probe(url: str, model: str | None, headers: dict[str, str]) -> Target:
             raise SmokeFailed(
                 f"{url}/v1/models did not answer ({type(error).__name__}); is the server up?"
             ) from None
-        listed = _json_body(response, "/v1/models")
-        names = [m.get("id") for m in (listed.get("data") or []) if isinstance(m, dict)]
+        if response.status_code == 401:
+            raise SmokeFailed(f"{url}/v1/models answered 401: the server wants an API key (--api-key-file)")
+        listed = _get(client, f"{url}/v1/models")
+        data = listed.get("data") if isinstance(listed, dict) else None
+        names = [m.get("id") for m in data or [] if isinstance(m, dict)]
         if not names:
             raise SmokeFailed(f"{url}/v1/models lists no model")
         if model is not None and model not in names:
