@@ -20,6 +20,7 @@ ensure_debian_packages() {
   command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)  # a registry that wants a login
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)  # renders are brought up for real
   command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)  # a registry that wants a login
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # renders the bench HTML report in tests
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     need_root_or_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq

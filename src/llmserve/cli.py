@@ -190,7 +190,8 @@ Json = Annotated[
     bool,
     typer.Option(
         "--json",
-        help="Print the plan as JSON and start nothing; with --detach or --smoke, the running server.",
+        help="Print the plan as JSON and start nothing; with --detach or --smoke, the running server; "
+        "with --bench, the benchmark.",
     ),
 ]
 Explain = Annotated[
@@ -233,6 +234,39 @@ StartupBudget = Annotated[
 NoPreflight = Annotated[
     bool,
     typer.Option("--no-preflight", help="Start the engine without checking that it can have the model."),
+]
+
+# Benchmark options (`bench` and `run --bench`).
+BenchRequests = Annotated[
+    int | None,
+    typer.Option("--requests", help="Requests to measure [default: 100, or all --duration allows]."),
+]
+BenchConcurrency = Annotated[
+    int | None,
+    typer.Option(help="Requests in flight (closed loop) [default: 1]; with --rate, a cap [default: none]."),
+]
+InputTokens = Annotated[int, typer.Option(help="Synthetic prompt length, counted by the server's tokenizer.")]
+OutputTokens = Annotated[
+    int, typer.Option(help="max_tokens per request (ignore_eos where the engine has it).")
+]
+SloOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--slo", help="Limit such as ttft.p99<=500ms or tpot.p50<=40ms; repeatable. Exit 9 if missed."
+    ),
+]
+
+BenchModel = Annotated[
+    str | None, typer.Option(help="Model to ask for [default: the first /v1/models lists].")
+]
+BenchDuration = Annotated[
+    float | None, typer.Option(help="Seconds to send requests for, instead of --requests.")
+]
+BenchRate = Annotated[float | None, typer.Option(help="Open loop: Poisson arrivals, requests per second.")]
+BenchSweep = Annotated[str | None, typer.Option(help="One run per level: concurrency=1,2,4 or rate=1,2,4.")]
+BenchOutput = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write JSON, CSV, plots and an HTML report here."),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -363,7 +397,9 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
     if options.get("explain"):
         _explain(spec, console, json_output=options["json_output"])
         return
-    plan_only = options["json_output"] and not (options.get("detach") or options.get("smoke"))
+    plan_only = options["json_output"] and not (
+        options.get("detach") or options.get("smoke") or options.get("bench")
+    )
     if options.get("dry_run") or plan_only:
         facts = model_facts(spec, preflight=False, autos=autos)
         plan = plan_for(spec, console, facts=facts, autos=autos)
@@ -381,6 +417,7 @@ def _serve(base: dict[str, Any], options: dict[str, Any], base_dir: Path | None 
         json_output=options["json_output"],
         ready_timeout=options["ready_timeout"],
         preflight=not options.get("no_preflight"),
+        after_ready=_bench_after_ready(options, console),
     )
     code = serve(spec.with_secrets_resolved(), launch_options, console, autos)
     if code:
@@ -396,6 +433,26 @@ def _warn_when_open(spec: "ServeSpec", console: "Console") -> None:
             f"listening on {spec.host} without an API key: anyone who can reach this machine can use "
             f"the server; give --api-key-file or set {API_KEY_ENV}"
         )
+
+
+def _bench_after_ready(options: dict[str, Any], console: "Console") -> Any:
+    """`run --bench`: once the server generates, benchmark it (then it is stopped)."""
+    if not options.get("bench"):
+        return None
+    if options.get("detach"):
+        raise SpecError("--bench stops the server when it is done; leave out --detach")
+    settings = {
+        key: options[key] for key in ("requests", "concurrency", "input_tokens", "output_tokens", "slo")
+    }
+    _bench_options("http://127.0.0.1", model=None, api_key=None, **settings)  # bad values fail before launch
+
+    def bench(plan: Any) -> None:
+        bench_options = _bench_options(
+            plan.endpoint, model=plan.served_model_name, api_key=plan.api_key, **settings
+        )
+        _run_bench(bench_options, json_output=options["json_output"], output=None, console=console)
+
+    return bench
 
 
 def _explain(spec: "ServeSpec", console: "Console", *, json_output: bool) -> None:
@@ -492,6 +549,11 @@ def run(
     render: RenderTarget = None, output: RenderOutput = None,
     namespace: Namespace = None, replicas: Replicas = None, nodes: Nodes = None,
     no_preflight: NoPreflight = False,
+    bench: Annotated[
+        bool, typer.Option("--bench", help="Once ready, benchmark the server (as `bench`), then stop it.")
+    ] = False,
+    requests: BenchRequests = None, concurrency: BenchConcurrency = None,
+    input_tokens: InputTokens = 256, output_tokens: OutputTokens = 128, slo: SloOpt = None,
 ) -> None:  # fmt: skip
     """Serve what a spec file describes; options override the file's values."""
 
@@ -810,6 +872,184 @@ def doctor(
     missing = report.missing_for(engine)
     if missing:
         raise EnvironmentMissing(f"missing for {engine or 'any engine'}: {', '.join(missing)}")
+
+
+class _BenchGroup(typer.core.TyperGroup):
+    """`llmserve bench URL …` runs a benchmark; `llmserve bench compare …` compares two."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return list(super().parse_args(ctx, args))
+
+
+bench_app = typer.Typer(
+    cls=_BenchGroup,
+    help="Measure a served model as vLLM's benchmark does: `llmserve bench URL [OPTIONS]`, "
+    "or `llmserve bench compare BASE.json NEW.json`.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(bench_app, name="bench")
+
+
+def _client_api_key(api_key_file: Path | None) -> str | None:
+    """The key a client sends: --api-key-file, else LLMSERVE_API_KEY."""
+    from llmserve.spec import read_secret_file
+
+    if api_key_file is None:
+        return os.environ.get(API_KEY_ENV) or None
+    try:
+        return read_secret_file(api_key_file.expanduser())
+    except ValueError as problem:
+        raise SpecError(f"--api-key-file: {problem}") from None
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise SpecError(f"{name} {value:g} must be above 0")
+
+
+def _bench_options(
+    url: str, *, model: str | None, api_key: str | None, endpoint: str = "chat",
+    requests: int | None, duration: float | None = None, concurrency: int | None, rate: float | None = None,
+    warmup: int = 0, seed: int = 0, input_tokens: int, output_tokens: int, prompts: Path | None = None,
+    slo: list[str] | None, sweep: str | None = None,
+) -> Any:  # fmt: skip
+    from llmserve.bench.limits import parse_slo
+    from llmserve.bench.load import Load
+    from llmserve.bench.runner import BenchOptions, parse_sweep
+
+    for name, number in (
+        ("--requests", requests),
+        ("--duration", duration),
+        ("--concurrency", concurrency),
+        ("--rate", rate),
+        ("--input-tokens", input_tokens),
+        ("--output-tokens", output_tokens),
+    ):
+        _positive(name, number)  # fmt: skip
+    if warmup < 0:
+        raise SpecError(f"--warmup {warmup} must be 0 or more")
+    if requests is None and duration is None:
+        requests = 100
+    if concurrency is None and rate is None:
+        concurrency = 1
+    load = Load(
+        concurrency=concurrency, rate=rate, requests=requests, duration_s=duration, warmup=warmup, seed=seed
+    )
+    return BenchOptions(
+        url=url, model=model, api_key=api_key, endpoint=endpoint, load=load, input_tokens=input_tokens,
+        output_tokens=output_tokens, prompts_file=prompts, slos=tuple(parse_slo(s) for s in slo or ()),
+        sweep=parse_sweep(sweep) if sweep else None,
+    )  # fmt: skip
+
+
+def _run_bench(options: Any, *, json_output: bool, output: Path | None, console: "Console") -> None:
+    """Measure, report (stderr table, --json on stdout, --output files), and fail on a missed SLO."""
+    from llmserve.bench.report import table_lines
+    from llmserve.bench.runner import combined_document, console_progress, run_bench
+    from llmserve.errors import SloMissed
+
+    if output is not None:
+        from llmserve.bench.plots import _pyplot
+
+        _pyplot()  # a missing matplotlib is said before the run, not after it
+    progress, close = console_progress(console, console.err.isatty())
+    try:
+        runs = run_bench(options, progress)
+    finally:
+        close()
+    document = combined_document(runs, options.sweep)
+    for run in runs:
+        for line in table_lines(run.document):
+            console.detail(line.removeprefix("  ")) if line.startswith("  ") else console.info(line)
+        for warning in run.document["warnings"]:
+            console.warn(warning)
+    if output is not None:
+        from llmserve.bench.output import write_all
+
+        written = write_all(output, document, runs)
+        console.info(f"wrote {len(written)} files to {output}; open {written[-1]}")
+    if json_output:
+        console.json(document)
+    missed = [
+        f"{slo['metric']} {'-' if slo['value_ms'] is None else format(slo['value_ms'], '.1f')} ms > "
+        f"{slo['limit_ms']:g} ms"
+        for run in runs for slo in run.document["slo"] if not slo["ok"]
+    ]  # fmt: skip
+    if missed:
+        raise SloMissed(f"SLO missed: {'; '.join(missed)}")
+
+
+@bench_app.command("run")
+@reports_errors
+def bench_run(
+    url: Annotated[str, typer.Argument(help="Base URL of an OpenAI-compatible server (vLLM, TGI).")],
+    model: BenchModel = None,
+    api_key_file: ApiKeyFile = None,
+    endpoint: Annotated[str, typer.Option(help="chat or completions.")] = "chat",
+    requests: BenchRequests = None,
+    duration: BenchDuration = None,
+    concurrency: BenchConcurrency = None,
+    rate: BenchRate = None,
+    warmup: Annotated[int, typer.Option(help="Requests sent first and not measured.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the prompts and arrival times.")] = 0,
+    input_tokens: InputTokens = 256,
+    output_tokens: OutputTokens = 128,
+    prompts: Annotated[Path | None, typer.Option(help='JSONL of {"prompt": …} or {"messages": […]}.')] = None,
+    sweep: BenchSweep = None,
+    slo: SloOpt = None,
+    output: BenchOutput = None,
+    json_output: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Benchmark a running server: TTFT, ITL, TPOT, E2EL, throughput, goodput."""
+    from llmserve.console import Console
+
+    options = _bench_options(
+        url, model=model, api_key=_client_api_key(api_key_file), endpoint=endpoint, requests=requests,
+        duration=duration, concurrency=concurrency, rate=rate, warmup=warmup, seed=seed,
+        input_tokens=input_tokens, output_tokens=output_tokens, prompts=prompts, slo=slo, sweep=sweep,
+    )  # fmt: skip
+    _run_bench(options, json_output=json_output, output=output, console=Console())
+
+
+@bench_app.command("compare")
+@reports_errors
+def bench_compare(
+    base: Annotated[Path, typer.Argument(help="The reference run (`bench --json` output).")],
+    new: Annotated[Path, typer.Argument(help="The run to judge.")],
+    max_regression: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="METRIC=PERCENT%, e.g. tpot.p50=5% or output_tokens_per_s=10%; repeatable. Exit 10 if worse."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Compare runs of different models or loads anyway.")] = False,
+    json_output: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Compare two benchmark results; fail when a metric regressed beyond its limit."""
+    from llmserve.bench.compare import compare, read, table_lines
+    from llmserve.bench.limits import parse_regression
+    from llmserve.console import Console
+    from llmserve.errors import Regression
+
+    limits = [parse_regression(text) for text in max_regression or ()]
+    rows = compare(read(base), read(new), limits, force=force)
+    console = Console()
+    for line in table_lines(rows):
+        console.detail(line.removeprefix("  "))
+    if json_output:
+        console.json({"base": str(base), "new": str(new), "rows": [row.to_dict() for row in rows]})
+    regressed = [row for row in rows if row.regressed]
+    if regressed:
+        raise Regression(
+            "regression: " + "; ".join(
+                f"{row.metric} ({row.level}) {row.change_percent:+.1f}% beyond {row.limit_percent:g}%"
+                for row in regressed
+            )
+        )  # fmt: skip
+    console.success("no regression beyond the limits" if limits else "compared")
 
 
 def main() -> None:

@@ -20,7 +20,9 @@ class ExitCode(enum.IntEnum):
     READY_TIMEOUT = 6
     SMOKE_FAILED = 7
     NOT_FOUND = 8
-    DOES_NOT_FIT = 11  # 9 and 10 are the benchmark's
+    SLO_MISSED = 9
+    REGRESSION = 10
+    DOES_NOT_FIT = 11
     HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143
@@ -77,6 +79,18 @@ class NotFound(LlmserveError):
     """A server llmserve was asked about is not known."""
 
     exit_code = ExitCode.NOT_FOUND
+
+
+class SloMissed(LlmserveError):
+    """A benchmark finished, and one of its --slo limits was not met."""
+
+    exit_code = ExitCode.SLO_MISSED
+
+
+class Regression(LlmserveError):
+    """`bench compare` found a metric worse than its --max-regression allows."""
+
+    exit_code = ExitCode.REGRESSION
 
 
 class Interrupted(LlmserveError):

@@ -7,7 +7,7 @@ import dataclasses
 import io
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,6 +52,8 @@ class LaunchOptions:
     json_output: bool = False
     ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
     preflight: bool = True  # check that the engine can have the model before starting it
+    # Work to do once the server is proven to generate (`run --bench`); the server is stopped after it.
+    after_ready: Callable[[LaunchPlan], None] | None = None
 
 
 def plan_for(
@@ -214,6 +216,9 @@ def launch(plan: LaunchPlan, options: LaunchOptions, console: Console) -> int:
             if options.detach:
                 left_running = True
                 return ExitCode.OK
+            if options.after_ready is not None:
+                options.after_ready(plan)
+                return ExitCode.OK
             code = _wait_for_exit(server)
         finally:
             # Whatever ended the wait (a signal, a failure, the engine itself), nothing stays behind.
@@ -237,7 +242,7 @@ def _docker_client(plan: LaunchPlan) -> Any:
 def _log_sink(options: LaunchOptions, console: Console) -> Any:
     if options.detach:
         return io.BytesIO()  # kept only for the tail and milestones while starting
-    stream = console.err if options.json_output else console.out
+    stream = console.err if options.json_output or options.after_ready else console.out
     return getattr(stream, "buffer", stream)
 
 
@@ -318,7 +323,7 @@ def _announce(
     report: dict[str, Any],
     console: Console,
 ) -> None:
-    if options.json_output:
+    if options.json_output and options.after_ready is None:
         console.json({**plan_summary(plan), "id": server.identity, **report})
         return
     console.success(f"ready: {plan.engine} is serving {plan.served_model_name}")

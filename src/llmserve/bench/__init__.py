@@ -1,0 +1,1 @@
+"""`llmserve bench`: load generation, metrics (pure), and reports (JSON, CSV, plots, HTML)."""
