@@ -26,8 +26,8 @@ from pydantic import (
 
 from llmserve import grammar, redaction
 from llmserve.deploy.settings import DeployOptions, check_engine_fits
-from llmserve.engines.vllm_tables import VLLM_VALUES
 from llmserve.errors import SpecError
+from llmserve.vllm_tables import VLLM_VALUES
 
 Engine = Literal["tgi", "vllm"]
 RuntimeName = Literal["docker", "process"]

@@ -10,9 +10,9 @@ import pytest
 from llmserve.engines import accepted
 from llmserve.engines import vllm as vllm_engine
 from llmserve.engines.vllm_source import VllmValues
-from llmserve.engines.vllm_tables import VLLM_VALUES
 from llmserve.errors import SpecError
 from llmserve.spec import ServeSpec, build_spec
+from llmserve.vllm_tables import VLLM_VALUES
 
 # What llmserve offered before it read each version's own values.
 FORMER_OFFER = [

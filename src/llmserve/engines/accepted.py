@@ -12,9 +12,9 @@ from functools import cache
 
 from llmserve.engines.vllm import VllmInstallation, image_version, parse_version
 from llmserve.engines.vllm_source import VllmValues, installed_values
-from llmserve.engines.vllm_tables import VLLM_VALUES
 from llmserve.errors import SpecError
 from llmserve.spec import ServeSpec
+from llmserve.vllm_tables import VLLM_VALUES
 
 Version = tuple[int, int, int]
 ALLOW_DEPRECATED_QUANTIZATION = "--allow-deprecated-quantization"
