@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from script_env import env, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_HINT = 'eval "$(./scripts/setup-test-env.sh)" first'
 PYTHON = sys.executable
 VLLM_BENCH = """
 import sys
@@ -42,19 +41,6 @@ ROUNDS = 2  # best of, for each client
 SWEEP = "concurrency=1,2,4,8,16"
 SWEEP_REQUESTS = 32
 SWEEP_TOKENS = (32, 32)
-
-
-def env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"{name} is not set; {ENV_HINT}")
-    return value
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def row(*cells: object) -> str:

@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,26 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from script_env import env, free_port
 
 from llmserve.ports import port_is_free
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 LLMSERVE = [PYTHON, "-m", "llmserve"]
-ENV_HINT = 'eval "$(./scripts/setup-test-env.sh)" first'
-
-
-def env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"{name} is not set; {ENV_HINT}")
-    return value
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def timed(argv: list[str]) -> float:
