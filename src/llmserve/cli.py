@@ -714,7 +714,8 @@ def convert(
 ) -> None:
     """Turn a docker run / text-generation-launcher / vllm serve line into an llmserve spec."""
     from llmserve.console import Console
-    from llmserve.conversion_output import converted, output_file, write_atomically
+    from llmserve.conversion_output import converted, output_file
+    from llmserve.output_files import write_atomically
 
     if to not in (None, "tgi", "vllm"):
         raise SpecError(f"--to {to!r} is not an engine; use tgi or vllm")

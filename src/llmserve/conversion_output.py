@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -65,24 +63,3 @@ def output_file(path: Path) -> Path:
     except OSError as error:
         raise SpecError(f"-o {name} is not a usable path ({error.strerror}); give another") from None
     return path
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file in the same directory, renamed over `path`."""
-    try:
-        descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp"
-        )
-    except OSError as error:
-        raise SpecError(f"-o {path}: cannot write in {path.parent} ({error.strerror})") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as error:
-        os.unlink(temporary)
-        raise SpecError(f"-o {path}: cannot write it ({error.strerror})") from None
-    except BaseException:
-        os.unlink(temporary)
-        raise

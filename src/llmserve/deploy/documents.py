@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import yaml
 
 from llmserve.errors import SpecError
+from llmserve.output_files import is_stream, write_atomically
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _OUR_FILE = re.compile(r"^[0-9]{2}-[a-z]+\.yaml$")
@@ -38,35 +37,6 @@ def object_file_name(index: int, document: dict[str, Any]) -> str:
     return f"{index:02d}-{str(document['kind']).lower()}.yaml"
 
 
-def is_stream(path: Path) -> bool:
-    """A device, pipe or socket (`/dev/stdout`, a FIFO): written into, never replaced."""
-    return path.exists() and not path.is_file() and not path.is_dir()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace the file at `path` in one step; a symlink's target is replaced, the link kept."""
-    if is_stream(path):
-        try:
-            with path.open("w") as stream:
-                stream.write(text)
-        except OSError as error:
-            raise SpecError(
-                f"cannot write {path} ({error.strerror}); choose a writable path with -o"
-            ) from None
-        return
-    if path.is_symlink() and path.is_file():
-        path = Path(os.path.realpath(path))
-    partial = path.with_name(path.name + ".partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text)
-        partial.replace(path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise SpecError(f"cannot write {path} ({error.strerror}); choose a writable path with -o") from None
-
-
 def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
     """One multi-document file when `output` ends in .yaml/.yml (or is a stream such as /dev/stdout),
     else a directory of one file per object.
@@ -75,7 +45,7 @@ def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
     removed, so that `kubectl apply -f DIR` never applies a stale object.
     """
     if output.suffix.lower() in YAML_SUFFIXES or is_stream(output):
-        write_atomically(output, to_yaml_documents(documents))
+        write_atomically(output, to_yaml_documents(documents), create_parent=True)
         return [output]
     try:
         output.mkdir(parents=True, exist_ok=True)
@@ -84,7 +54,7 @@ def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
     written = []
     for index, document in enumerate(documents, start=1):
         path = output / object_file_name(index, document)
-        write_atomically(path, to_yaml(document))
+        write_atomically(path, to_yaml(document), create_parent=True)
         written.append(path)
     for stale in output.iterdir():
         if _OUR_FILE.fullmatch(stale.name) and stale not in written and _rendered_by_us(stale):

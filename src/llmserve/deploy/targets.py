@@ -6,8 +6,9 @@ from pathlib import Path
 
 from llmserve.console import Console
 from llmserve.deploy import compose, k8s
-from llmserve.deploy.documents import to_yaml, to_yaml_documents, write_atomically, write_objects
+from llmserve.deploy.documents import to_yaml, to_yaml_documents, write_objects
 from llmserve.errors import SpecError
+from llmserve.output_files import write_atomically
 from llmserve.spec import ServeSpec
 
 TARGETS = ("k8s", "compose")
@@ -51,7 +52,7 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
     else:
         if output.is_dir():
             raise SpecError(f"-o {output} is a directory; name the Compose file, e.g. {output}/compose.yaml")
-        write_atomically(output, to_yaml(document))
+        write_atomically(output, to_yaml(document), create_parent=True)
         console.info(f"wrote {output}")
     variables = compose.secret_variables(spec)
     if variables:

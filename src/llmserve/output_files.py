@@ -1,0 +1,53 @@
+"""Writing the files llmserve is asked to write (`-o`): whole or not at all, never a device replaced."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from llmserve.errors import SpecError
+
+
+def is_stream(path: Path) -> bool:
+    """A device, pipe or socket (`/dev/stdout`, `/dev/null`, a FIFO): written into, never replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
+def write_atomically(path: Path, text: str, *, create_parent: bool = False) -> None:
+    """Write the whole file or nothing: a temporary file beside it, renamed over it.
+
+    A stream is written into; a symlink's target is replaced and the link kept.
+    """
+    if is_stream(path):
+        try:
+            with path.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise SpecError(
+                f"cannot write {path} ({error.strerror}); choose a writable path with -o"
+            ) from None
+        return
+    if path.is_symlink() and path.is_file():
+        path = Path(os.path.realpath(path))
+    try:
+        if create_parent:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise SpecError(
+            f"cannot write in {path.parent} ({error.strerror}); choose a writable path with -o"
+        ) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as error:
+        os.unlink(temporary)
+        raise SpecError(f"cannot write {path} ({error.strerror}); choose a writable path with -o") from None
+    except BaseException:
+        os.unlink(temporary)
+        raise
