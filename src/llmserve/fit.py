@@ -803,6 +803,15 @@ def settle(
             choices.append(
                 Choice(spec.engine, "max_model_len", str(longest), f"{full} (--max-model-len auto)")
             )
+        else:
+            why = (
+                "no GPU is visible to reckon against" if not (cpu_engine or capacity.gpus) else "nothing fits"
+            )
+            choices.append(
+                Choice(
+                    spec.engine, "max_model_len", "unset", f"{why}: left to the engine (--max-model-len auto)"
+                )
+            )
     request = request_for(spec, cpu_engine=cpu_engine, engine_version=engine_version)
     return Settled(spec, tuple(choices), assess(spec.model, arch, facts.weight_bytes, request, capacity))
 
@@ -819,6 +828,8 @@ def _auto_tensor_parallel(
     if cpu_engine:
         return 1, "a CPU engine runs on one device (--tp auto)"
     visible = len(capacity.gpus)
+    if not visible:
+        return 1, "no GPU is visible to reckon against (--tp auto)"
     sizes = _tensor_parallel_sizes(arch, visible) or [1]
     length = None if autos.max_model_len else spec.max_model_len
     for tp in sizes:

@@ -179,6 +179,15 @@ def test_tp_auto_with_too_few_gpus_keeps_the_refusal(models: dict[str, ModelFact
     assert not settled.estimate.fits
 
 
+def test_autos_with_no_gpu_visible_say_so(models: dict[str, ModelFacts]) -> None:
+    autos = fit.Autos(tensor_parallel_size=True, max_model_len=True)
+    settled = settle(models["qwen2.5-1.5b-instruct"], h200s(0), autos=autos)
+    reasons = {c.field: c.reason for c in settled.choices}
+    assert reasons.keys() == {"tensor_parallel_size", "max_model_len"}
+    assert all("no GPU is visible" in reason for reason in reasons.values())
+    assert settled.spec.max_model_len is None  # left to the engine, not guessed
+
+
 def test_a_context_too_long_for_what_is_left_gets_the_longest_that_fits(
     models: dict[str, ModelFacts],
 ) -> None:
