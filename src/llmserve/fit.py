@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from llmserve.errors import ExitCode, LlmserveError
 
@@ -52,6 +52,7 @@ MAX_LENGTH_KEYS = (
 PRESCALED_ROPE_TYPES = frozenset(
     {"su", "longrope", "llama3", "yarn", "deepseek_yarn", "deepseek_llama_scaling"}
 )
+MAX_CONFIG_COUNT = 1 << 40  # beyond any real model's layers, widths or context: a broken config
 DEFAULT_MAX_LENGTH = 2048  # vLLM's assumption when the config names none
 # Architectures whose MLP has two matrices (up, down) rather than three (gate, up, down).
 UNGATED_MLP_TYPES = frozenset({"gpt2", "gpt_neox", "gptj", "opt", "bloom", "falcon", "phi", "gpt_bigcode"})
@@ -124,7 +125,9 @@ class Architecture:
         def number(*keys: str, default: int | None = None) -> int:
             for key in keys:
                 value = text.get(key)
-                if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                if _is_number(value) and value > 0:
+                    if not _is_count(value):
+                        raise CannotEstimate(_unusable(model, key, value))
                     return int(value)
             if default is None:
                 raise CannotEstimate(
@@ -159,7 +162,7 @@ class Architecture:
             shared_expert_intermediate_size=number("shared_expert_intermediate_size", default=0)
             + number("n_shared_experts", default=0) * number("moe_intermediate_size", default=intermediate),
             tie_embeddings=bool(config.get("tie_word_embeddings", text.get("tie_word_embeddings", False))),
-            max_length=_max_length(text),
+            max_length=_max_length(text, model),
             checkpoint_dtype=dtype if isinstance(dtype, str) else None,
             prequantized=str(quantization.get("quant_method", "quantized"))
             if isinstance(quantization, Mapping)
@@ -210,19 +213,38 @@ class Architecture:
         return self.attention_heads % tp == 0 and (self.kv_heads % tp == 0 or tp % self.kv_heads == 0)
 
 
-def _max_length(config: Mapping[str, Any]) -> int:
-    lengths = [
-        int(config[key])
-        for key in MAX_LENGTH_KEYS
-        if isinstance(config.get(key), int | float) and not isinstance(config.get(key), bool)
-    ]
-    length = float(min(lengths)) if lengths else float(DEFAULT_MAX_LENGTH)
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_count(value: float) -> bool:
+    """A whole number a real model could have (no infinity, fraction or 1e300 layers)."""
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return 0 < value <= MAX_CONFIG_COUNT
+
+
+def _unusable(model: str, key: str, value: object) -> str:
+    return (
+        f"{model}'s config.json has {key} {value!r}, not a whole number from 1 to {MAX_CONFIG_COUNT}, "
+        "so its memory cannot be estimated; give --tp and --max-model-len as numbers"
+    )
+
+
+def _max_length(config: Mapping[str, Any], model: str) -> int:
+    lengths = {key: config[key] for key in MAX_LENGTH_KEYS if _is_number(config.get(key))}
+    key, shortest = min(lengths.items(), key=lambda item: item[1], default=("", DEFAULT_MAX_LENGTH))
+    if not _is_count(shortest):
+        raise CannotEstimate(_unusable(model, key, shortest))
+    length = float(shortest)
     rope = config.get("rope_scaling") or config.get("rope_parameters")
     if isinstance(rope, Mapping):
         rope_type = rope.get("rope_type") or rope.get("type") or "default"
         factor = rope.get("factor")
-        if rope_type not in PRESCALED_ROPE_TYPES and isinstance(factor, int | float) and factor:
+        if rope_type not in PRESCALED_ROPE_TYPES and _is_number(factor) and factor:
             length *= factor
+            if not _is_count(int(length) if math.isfinite(length) else length):
+                raise CannotEstimate(_unusable(model, "rope_scaling factor", factor))
     return int(length)
 
 
@@ -781,6 +803,15 @@ def settle(
             choices.append(
                 Choice(spec.engine, "max_model_len", str(longest), f"{full} (--max-model-len auto)")
             )
+        else:
+            why = (
+                "no GPU is visible to reckon against" if not (cpu_engine or capacity.gpus) else "nothing fits"
+            )
+            choices.append(
+                Choice(
+                    spec.engine, "max_model_len", "unset", f"{why}: left to the engine (--max-model-len auto)"
+                )
+            )
     request = request_for(spec, cpu_engine=cpu_engine, engine_version=engine_version)
     return Settled(spec, tuple(choices), assess(spec.model, arch, facts.weight_bytes, request, capacity))
 
@@ -797,6 +828,8 @@ def _auto_tensor_parallel(
     if cpu_engine:
         return 1, "a CPU engine runs on one device (--tp auto)"
     visible = len(capacity.gpus)
+    if not visible:
+        return 1, "no GPU is visible to reckon against (--tp auto)"
     sizes = _tensor_parallel_sizes(arch, visible) or [1]
     length = None if autos.max_model_len else spec.max_model_len
     for tp in sizes:

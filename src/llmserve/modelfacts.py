@@ -19,6 +19,7 @@ from typing import Any, Literal
 from llmserve.errors import ExitCode, LlmserveError
 
 CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 16 << 20  # published configs are kilobytes; a link to a device must not be read forever
 HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_REVISION = "main"
 HUB_TIMEOUT_SECONDS = 3.0
@@ -154,7 +155,15 @@ def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:
 
 def _read_config(path: Path, model: str) -> dict[str, Any]:
     try:
-        config = json.loads(path.read_text())
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ModelUnavailable(
+                Reason.NO_CONFIG,
+                f"{path} is larger than {MAX_CONFIG_BYTES >> 20} MiB, so it is not a model config; "
+                "fix or replace it",
+            )
+        config = json.loads(raw)
     except FileNotFoundError:
         raise ModelUnavailable(
             Reason.NO_CONFIG,

@@ -108,6 +108,25 @@ def test_linear_rope_scaling_multiplies_the_context() -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("num_hidden_layers", float("inf")),
+        ("num_hidden_layers", 1e300),
+        ("num_hidden_layers", 30.5),
+        ("max_position_embeddings", float("inf")),
+        ("max_position_embeddings", 10**30),
+        ("max_position_embeddings", 10**400),
+        ("hidden_size", 10**400),
+    ],
+)
+def test_counts_that_are_not_sane_whole_numbers_cannot_be_estimated(key: str, value: float) -> None:
+    config = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "vocab_size": 10,
+              "max_position_embeddings": 4096, key: value}  # fmt: skip
+    with pytest.raises(fit.CannotEstimate, match=key):
+        fit.Architecture.from_config(config, "m")
+
+
+@pytest.mark.parametrize(
     "name", ["qwen2.5-1.5b-instruct", "mistral-7b-instruct-v0.3", "mixtral-8x7b-instruct-v0.1"]
 )
 def test_what_fits_one_h200_fits(name: str, models: dict[str, ModelFacts]) -> None:
@@ -158,6 +177,15 @@ def test_tp_auto_with_too_few_gpus_keeps_the_refusal(models: dict[str, ModelFact
     settled = settle(models["llama-3.1-70b-instruct"], one, autos=fit.Autos(tensor_parallel_size=True))
     assert settled.spec.tensor_parallel_size == 1
     assert not settled.estimate.fits
+
+
+def test_autos_with_no_gpu_visible_say_so(models: dict[str, ModelFacts]) -> None:
+    autos = fit.Autos(tensor_parallel_size=True, max_model_len=True)
+    settled = settle(models["qwen2.5-1.5b-instruct"], h200s(0), autos=autos)
+    reasons = {c.field: c.reason for c in settled.choices}
+    assert reasons.keys() == {"tensor_parallel_size", "max_model_len"}
+    assert all("no GPU is visible" in reason for reason in reasons.values())
+    assert settled.spec.max_model_len is None  # left to the engine, not guessed
 
 
 def test_a_context_too_long_for_what_is_left_gets_the_longest_that_fits(

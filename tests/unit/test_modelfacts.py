@@ -76,6 +76,14 @@ def test_a_local_directory_without_config_or_weights(tmp_path: Path) -> None:
     assert unavailable(str(tmp_path), None, access(None)).reason == Reason.NO_CONFIG
 
 
+def test_a_config_that_never_ends_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(b"w")
+    (tmp_path / "config.json").symlink_to("/dev/urandom")
+    refused = unavailable(str(tmp_path), None, access(None))
+    assert refused.reason == Reason.NO_CONFIG
+    assert "larger than" in refused.message
+
+
 def test_sharded_weights_need_every_shard(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
     shards = {"w": "model-00001-of-00002.safetensors", "v": "model-00002-of-00002.safetensors"}
