@@ -57,8 +57,8 @@ MANAGED_ENGINE_FLAGS: dict[str, str] = {
     "hf-token": "--hf-token-file or $HF_TOKEN (hf_token: in a spec file)",
 }
 SECRET_OPTIONS = frozenset({MANAGED_ENGINE_FLAGS["api-key"], MANAGED_ENGINE_FLAGS["hf-token"]})
-# vLLM's argparse takes unambiguous prefixes (--hos) and underscores (--api_key) too.
-_SHORTEST_PREFIX = 3
+# vLLM's argparse takes unambiguous prefixes (--ho) and underscores (--api_key) too.
+_SHORTEST_PREFIX = 2
 
 
 def _managed_flag_alternatives() -> list[str]:

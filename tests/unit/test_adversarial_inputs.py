@@ -123,6 +123,9 @@ MANAGED_FLAGS = {
         ["--hf-token", PLANTED],
         [f"--hf_token={PLANTED}"],
         ["--hos", "0.0.0.0"],
+        # vLLM's argparse expands any unambiguous prefix: --ho is --host.
+        ["--ho", "0.0.0.0"],
+        ["--ho=0.0.0.0"],
     ],
 }
 
