@@ -137,7 +137,36 @@ def read(model: str, revision: str | None, access: HubAccess, *, need_weights: b
             f"is set, so the engine cannot download it; {_offline_fix(model, revision)}, "
             "or unset HF_HUB_OFFLINE",
         )
-    return _from_hub(model, revision, access, partial)
+    return _within_deadline(model, revision, access, partial)
+
+
+def _within_deadline(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
+    """The hub lookup, cut off after twice the timeout in all: huggingface_hub's timeout is per read,
+    so a hub that trickles bytes or sends an endless body would otherwise hold the preflight forever."""
+    import threading
+
+    outcome: list[ModelFacts | BaseException] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(_from_hub(model, revision, access, partial))
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=lookup, name="hub-lookup", daemon=True)
+    worker.start()
+    worker.join(2 * access.timeout)
+    if not outcome:
+        raise ModelUnavailable(
+            Reason.UNREACHABLE,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and the hub at "
+            f"{access.endpoint} gives no complete answer within {2 * access.timeout:g} s; "
+            f"{_offline_fix(model, revision)}",
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:

@@ -191,3 +191,21 @@ def test_access_from_the_environment(tmp_path: Path) -> None:
     assert not HubAccess.from_env({}).offline
     mounted = HubAccess.from_env({"HF_HUB_CACHE": "/c"}, hf_home="/mounted")
     assert mounted.cache_dir == Path("/mounted/hub")  # a container sees the mounted cache
+
+
+@pytest.mark.parametrize("responder", ["trickle", "endless"])
+def test_a_hub_that_never_finishes_is_cut_off_at_the_deadline(cache: Path, responder: str) -> None:
+    import time
+
+    from tests.fixtures.hostile_http import endless_chunked, hostile_server, http, trickle
+
+    body = http(200, {"id": "org/open", "siblings": [{"rfilename": "config.json"}] * 200})
+    slow = trickle(body, every=0.2) if responder == "trickle" else endless_chunked()
+    routes = {f"/api/models/org/open{query}": slow for query in ("", "?blobs=True", "?blobs=true")}
+    with hostile_server(routes) as server:
+        started = time.monotonic()
+        missing = unavailable("org/open", None, access(cache, server.url, timeout=1.0))
+        elapsed = time.monotonic() - started
+    assert server.requests, "the hostile hub was never asked"
+    assert (missing.reason, missing.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
+    assert elapsed < 4.0
