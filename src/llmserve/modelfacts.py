@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,11 @@ def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:
 
 def _read_config(path: Path, model: str) -> dict[str, Any]:
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening would block until a writer came
+            raise ModelUnavailable(
+                Reason.NO_CONFIG, f"{path} is not a regular file; replace it with the model's config.json"
+            )
         with path.open("rb") as file:
             raw = file.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:

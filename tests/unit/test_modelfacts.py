@@ -209,3 +209,13 @@ def test_a_hub_that_never_finishes_is_cut_off_at_the_deadline(cache: Path, respo
     assert server.requests, "the hostile hub was never asked"
     assert (missing.reason, missing.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
     assert elapsed < 4.0
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / WEIGHTS_NAME).write_bytes(b"\0" * 8)
+    os.mkfifo(tmp_path / "config.json")  # a read would block until a writer comes, forever
+    refused = unavailable(str(tmp_path), None, access(None))
+    assert (refused.reason, refused.exit_code) == (Reason.NO_CONFIG, ExitCode.USAGE)
+    assert "not a regular file" in refused.message
