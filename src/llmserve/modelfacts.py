@@ -256,8 +256,11 @@ def _from_cache(model: str, revision: str | None, cache_dir: Path) -> ModelFacts
 
 
 def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
-    from huggingface_hub import HfApi, get_session, hf_hub_url, hf_raise_for_status
+    from huggingface_hub import HfApi, constants, get_session, hf_hub_url, hf_raise_for_status
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    # Its user agent would otherwise fetch a registry from the hub and save it in HF_HOME.
+    constants.HF_HUB_DISABLE_TELEMETRY = True
 
     api = HfApi(endpoint=access.endpoint, token=access.token or False)
     try:

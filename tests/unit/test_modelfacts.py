@@ -219,3 +219,21 @@ def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) 
     refused = unavailable(str(tmp_path), None, access(None))
     assert (refused.reason, refused.exit_code) == (Reason.NO_CONFIG, ExitCode.USAGE)
     assert "not a regular file" in refused.message
+
+
+def test_the_hub_lookup_sends_no_telemetry_and_writes_nothing(
+    tmp_path: Path, cache: Path, hub: StandinHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """huggingface_hub's user agent would otherwise ask the hub for a registry and save it in HF_HOME."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _detect_agent
+
+    registry_file = tmp_path / "hf" / ".agent_harnesses.json"
+    monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(registry_file))
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", False)
+    monkeypatch.setattr(_detect_agent, "_registry", None)
+    fetched: list[bool] = []
+    monkeypatch.setattr(_detect_agent, "_fetch_registry", lambda: fetched.append(True) or {})
+    read("org/open", None, access(cache, hub.endpoint))
+    assert fetched == []
+    assert not registry_file.exists()
