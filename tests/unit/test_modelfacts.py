@@ -233,7 +233,12 @@ def test_the_hub_lookup_sends_no_telemetry_and_writes_nothing(
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", False)
     monkeypatch.setattr(_detect_agent, "_registry", None)
     fetched: list[bool] = []
-    monkeypatch.setattr(_detect_agent, "_fetch_registry", lambda: fetched.append(True) or {})
+
+    def fetch_registry() -> dict[str, object]:
+        fetched.append(True)
+        return {}
+
+    monkeypatch.setattr(_detect_agent, "_fetch_registry", fetch_registry)
     read("org/open", None, access(cache, hub.endpoint))
     assert fetched == []
     assert not registry_file.exists()
