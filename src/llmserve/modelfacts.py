@@ -287,6 +287,14 @@ def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str)
         ) from None
     except HfHubHTTPError as error:
         raise _refusal(model, revision, access, error) from None
+    except (ValueError, TypeError, AttributeError, KeyError):  # an answer, not in the hub's shapes
+        raise ModelUnavailable(
+            Reason.UNREACHABLE,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and "
+            f"{access.endpoint} does not answer as the Hugging Face Hub does; check HF_ENDPOINT "
+            "(and any proxy), or "
+            f"{_offline_fix(model, revision)}",
+        ) from None
     except Exception as error:  # the transport's own errors: DNS, refused, timeout, TLS
         raise ModelUnavailable(
             Reason.UNREACHABLE,

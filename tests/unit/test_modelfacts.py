@@ -242,3 +242,18 @@ def test_the_hub_lookup_sends_no_telemetry_and_writes_nothing(
     read("org/open", None, access(cache, hub.endpoint))
     assert fetched == []
     assert not registry_file.exists()
+
+
+@pytest.mark.parametrize(
+    "body", [b"[1, 2]", b"<html>a proxy's login page</html>", b'{"siblings": "x", "sha": 5}']
+)
+def test_an_endpoint_that_is_not_the_hub_is_named_as_such(cache: Path, body: bytes) -> None:
+    from tests.fixtures.hostile_http import answer, hostile_server
+
+    routes = {
+        f"/api/models/org/open{query}": answer(200, body) for query in ("", "?blobs=True", "?blobs=true")
+    }
+    with hostile_server(routes) as server:
+        wrong = unavailable("org/open", None, access(cache, server.url))
+    assert (wrong.reason, wrong.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
+    assert "does not answer as the Hugging Face Hub does; check HF_ENDPOINT" in wrong.message
