@@ -7,6 +7,7 @@ Errors of llmserve's own become one line on stderr and a documented exit code he
 import functools
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -282,8 +283,8 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except LlmserveError as error:
-            if _state["debug"]:
-                raise
+            if _state["debug"]:  # the traceback, then the same line and exit code as without --debug
+                traceback.print_exc()
             console = Console()
             if isinstance(error, Interrupted):
                 console.info(error.message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +138,36 @@ def read(model: str, revision: str | None, access: HubAccess, *, need_weights: b
             f"is set, so the engine cannot download it; {_offline_fix(model, revision)}, "
             "or unset HF_HUB_OFFLINE",
         )
-    return _from_hub(model, revision, access, partial)
+    return _within_deadline(model, revision, access, partial)
+
+
+def _within_deadline(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
+    """The hub lookup, cut off after twice the timeout in all: huggingface_hub's timeout is per read,
+    so a hub that trickles bytes or sends an endless body would otherwise hold the preflight forever."""
+    import threading
+
+    outcome: list[ModelFacts | BaseException] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(_from_hub(model, revision, access, partial))
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=lookup, name="hub-lookup", daemon=True)
+    worker.start()
+    worker.join(2 * access.timeout)
+    if not outcome:
+        raise ModelUnavailable(
+            Reason.UNREACHABLE,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and the hub at "
+            f"{access.endpoint} gives no complete answer within {2 * access.timeout:g} s; "
+            f"{_offline_fix(model, revision)}",
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:
@@ -155,6 +185,11 @@ def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:
 
 def _read_config(path: Path, model: str) -> dict[str, Any]:
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening would block until a writer came
+            raise ModelUnavailable(
+                Reason.NO_CONFIG, f"{path} is not a regular file; replace it with the model's config.json"
+            )
         with path.open("rb") as file:
             raw = file.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
@@ -221,8 +256,11 @@ def _from_cache(model: str, revision: str | None, cache_dir: Path) -> ModelFacts
 
 
 def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
-    from huggingface_hub import HfApi, get_session, hf_hub_url, hf_raise_for_status
+    from huggingface_hub import HfApi, constants, get_session, hf_hub_url, hf_raise_for_status
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    # Its user agent would otherwise fetch a registry from the hub and save it in HF_HOME.
+    constants.HF_HUB_DISABLE_TELEMETRY = True
 
     api = HfApi(endpoint=access.endpoint, token=access.token or False)
     try:
@@ -249,6 +287,14 @@ def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str)
         ) from None
     except HfHubHTTPError as error:
         raise _refusal(model, revision, access, error) from None
+    except (ValueError, TypeError, AttributeError, KeyError):  # an answer, not in the hub's shapes
+        raise ModelUnavailable(
+            Reason.UNREACHABLE,
+            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and "
+            f"{access.endpoint} does not answer as the Hugging Face Hub does; check HF_ENDPOINT "
+            "(and any proxy), or "
+            f"{_offline_fix(model, revision)}",
+        ) from None
     except Exception as error:  # the transport's own errors: DNS, refused, timeout, TLS
         raise ModelUnavailable(
             Reason.UNREACHABLE,

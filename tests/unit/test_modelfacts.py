@@ -191,3 +191,69 @@ def test_access_from_the_environment(tmp_path: Path) -> None:
     assert not HubAccess.from_env({}).offline
     mounted = HubAccess.from_env({"HF_HUB_CACHE": "/c"}, hf_home="/mounted")
     assert mounted.cache_dir == Path("/mounted/hub")  # a container sees the mounted cache
+
+
+@pytest.mark.parametrize("responder", ["trickle", "endless"])
+def test_a_hub_that_never_finishes_is_cut_off_at_the_deadline(cache: Path, responder: str) -> None:
+    import time
+
+    from tests.fixtures.hostile_http import endless_chunked, hostile_server, http, trickle
+
+    body = http(200, {"id": "org/open", "siblings": [{"rfilename": "config.json"}] * 200})
+    slow = trickle(body, every=0.2) if responder == "trickle" else endless_chunked()
+    routes = {f"/api/models/org/open{query}": slow for query in ("", "?blobs=True", "?blobs=true")}
+    with hostile_server(routes) as server:
+        started = time.monotonic()
+        missing = unavailable("org/open", None, access(cache, server.url, timeout=1.0))
+        elapsed = time.monotonic() - started
+    assert server.requests, "the hostile hub was never asked"
+    assert (missing.reason, missing.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
+    assert elapsed < 4.0
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / WEIGHTS_NAME).write_bytes(b"\0" * 8)
+    os.mkfifo(tmp_path / "config.json")  # a read would block until a writer comes, forever
+    refused = unavailable(str(tmp_path), None, access(None))
+    assert (refused.reason, refused.exit_code) == (Reason.NO_CONFIG, ExitCode.USAGE)
+    assert "not a regular file" in refused.message
+
+
+def test_the_hub_lookup_sends_no_telemetry_and_writes_nothing(
+    tmp_path: Path, cache: Path, hub: StandinHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """huggingface_hub's user agent would otherwise ask the hub for a registry and save it in HF_HOME."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _detect_agent
+
+    registry_file = tmp_path / "hf" / ".agent_harnesses.json"
+    monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(registry_file))
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", False)
+    monkeypatch.setattr(_detect_agent, "_registry", None)
+    fetched: list[bool] = []
+
+    def fetch_registry() -> dict[str, object]:
+        fetched.append(True)
+        return {}
+
+    monkeypatch.setattr(_detect_agent, "_fetch_registry", fetch_registry)
+    read("org/open", None, access(cache, hub.endpoint))
+    assert fetched == []
+    assert not registry_file.exists()
+
+
+@pytest.mark.parametrize(
+    "body", [b"[1, 2]", b"<html>a proxy's login page</html>", b'{"siblings": "x", "sha": 5}']
+)
+def test_an_endpoint_that_is_not_the_hub_is_named_as_such(cache: Path, body: bytes) -> None:
+    from tests.fixtures.hostile_http import answer, hostile_server
+
+    routes = {
+        f"/api/models/org/open{query}": answer(200, body) for query in ("", "?blobs=True", "?blobs=true")
+    }
+    with hostile_server(routes) as server:
+        wrong = unavailable("org/open", None, access(cache, server.url))
+    assert (wrong.reason, wrong.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
+    assert "does not answer as the Hugging Face Hub does; check HF_ENDPOINT" in wrong.message
