@@ -103,7 +103,7 @@ def test_convert_writes_the_whole_file_or_nothing(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(os, "replace", failing_replace)
     result = runner.invoke(app, ["convert", "-o", str(tmp_path / "other.yaml"), *line])
     assert result.exit_code == ExitCode.USAGE
-    assert result.stderr.endswith("cannot write it (No space left on device)\n")
+    assert result.stderr.endswith("(No space left on device); choose a writable path with -o\n")
     assert sorted(os.listdir(tmp_path)) == ["spec.yaml"]
 
 
