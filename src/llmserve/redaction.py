@@ -31,7 +31,8 @@ _QUOTED_OR_WORD = r"(\"[^\"]*\"|'[^']*'|[^\s'\",;)}\]]+)"
 _FLAG_VALUE = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(=|[ \t]+)" + _QUOTED_OR_WORD)
 _ASSIGNMENT = re.compile(r"(?<![\w-])([A-Za-z_][A-Za-z0-9_]*)=" + _QUOTED_OR_WORD)
 _QUOTED_PAIR = re.compile(r"([\"']?)([A-Za-z_][\w-]*)\1(\s*[:=]\s*(?:Some\()?)(\"[^\"]*\"|'[^']*')")
-_AUTHORIZATION = re.compile(r"\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]+)", re.IGNORECASE)
+# A credential is at least 8 characters: "no basic auth credentials" (Docker's words) is not one.
+_AUTHORIZATION = re.compile(r"\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 # Lines without any of these (most log lines: "tokens/s") skip the pattern rules.
 # Lines without any of these (most log lines: "tokens/s") skip the pattern rules. Searched in the
 # lower-cased line: much faster than an IGNORECASE search, and log forwarding runs it on every line.

@@ -95,6 +95,7 @@ THEIRS = {
     "output tokens/s": lambda d: float(d["output_throughput"]),
 }
 DEFINITION_AGREEMENT = 0.01
+MS_ROUNDING = 0.001
 
 
 def llmserve_metrics_of_vllms_records(theirs: dict[str, Any]) -> dict[str, float]:
@@ -118,7 +119,9 @@ def assert_same_definitions(theirs: dict[str, Any]) -> None:
     ours = llmserve_metrics_of_vllms_records(theirs)
     for name, value in ours.items():
         expected = float(theirs[f"median_{name}_ms"])
-        assert abs(value - expected) <= DEFINITION_AGREEMENT * expected, (name, value, expected)
+        # llmserve reports milliseconds to 3 decimals: that rounding is the only other difference.
+        tolerance = max(DEFINITION_AGREEMENT * expected, MS_ROUNDING)
+        assert abs(value - expected) <= tolerance, (name, value, expected)
 
 
 def agree_with_vllms_benchmark(

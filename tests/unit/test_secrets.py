@@ -77,3 +77,10 @@ def test_cli_json_and_dry_run_mask_environment_secrets(monkeypatch: pytest.Monke
         result = runner.invoke(app, args)
         for secret in ("hf_tok_value_1", "api_key_value_2"):
             assert secret not in result.stdout + result.stderr
+
+
+def test_dockers_no_basic_auth_credentials_is_not_a_credential() -> None:
+    from llmserve import redaction
+
+    assert redaction.redact("no basic auth credentials") == "no basic auth credentials"
+    assert redaction.redact("Authorization: Basic dXNlcjpwYXNz") == "Authorization: Basic ***"
