@@ -21,7 +21,8 @@ SIZE = rf"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?{END}"
 GPUS = rf"^(?:all|none|(?!(?:[0-9]+,)*([0-9]+),(?:[0-9]+,)*\1(?:,|{END}))[0-9]+(?:,[0-9]+)*){END}"
 # A branch, tag or commit: never a word the engine could read as a flag.
 REVISION = rf"^[A-Za-z0-9_][A-Za-z0-9._/+-]{{0,255}}{END}"
-SERVED_NAME = rf"^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{{0,255}}{END}"
+# What vLLM's parser takes as one name: spaces inside are fine; not a leading '-' (an option).
+SERVED_NAME = rf"^[^\s\x00-\x1f\x7f-](?:[^\x00-\x1f\x7f]{{0,254}}[^\s\x00-\x1f\x7f])?{END}"
 LORA = rf"^[^\s=-][^\s=]*(?:=[^\s]+)?{END}"
 ONE_LINE = rf"^[^\x00-\x1f\x7f]+{END}"  # a path or a name: printable, on one line
 VOLUME = rf"^(?:none|[^:\x00-\x1f\x7f]+){END}"

@@ -606,7 +606,7 @@ PATTERN_PROBLEMS = {
     "gpus": "is not a GPU selection; use all, none, or distinct indices such as 0,1",
     "shm_size": "is not a size; use a number with an optional unit, e.g. 1g or 512m",
     "volume": "is not a host directory; give a path (without ':') or none",
-    "served_model_name": "is not a model name; use one word that does not start with -",
+    "served_model_name": "is not a model name; use one line that does not start with - or a space",
     "env": "is not an environment variable entry; names use letters, digits and _; values no NUL",
     "lora_adapters": "is not an adapter; use a Hub id or name=path (no spaces, not starting with -)",
     "version": "is not a vLLM version; use a form like 0.13.0",

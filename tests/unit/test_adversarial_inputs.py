@@ -83,7 +83,7 @@ VLLM_OPTION_VALUES: dict[str, list[str]] = {
     "--vllm-version": ["0.13.0garbage", "latest", "0.13.0\n", "", "1", "0.13.0 --x"],
     "--gpu-memory-utilization": ["0", "1.5", "x", "nan", "-0.5", "inf"],
     "--cpu-kvcache-space": ["0", "x"],
-    "--served-model-name": ["-x", "a b", "", "a\nb"],
+    "--served-model-name": ["-x", " a", "a ", "", "a\nb"],
     "--vllm-python": ["", "a\nb"],
     "-q": ["eetq", "exl2"],
 }
