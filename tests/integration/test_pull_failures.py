@@ -18,6 +18,7 @@ import pytest
 from llmserve.errors import ExitCode
 from tests.fixtures.standin_hub import model_files, populate_cache
 from tests.integration.conftest import Llmserve, free_port, our_containers
+from tests.integration.test_tgi_docker import tgi_args
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
 
@@ -60,18 +61,7 @@ def hf_cache(tmp_path: Path) -> Path:
 
 
 def pull_args(image: str, cache: Path) -> list[str]:
-    return [
-        "tgi",
-        "gpt2",
-        "--image",
-        image,
-        "--gpus",
-        "none",
-        "--volume",
-        str(cache),
-        "--port",
-        str(free_port()),
-    ]
+    return tgi_args(image, cache, free_port())
 
 
 def refused_line(server: Llmserve, code: ExitCode) -> str:
