@@ -208,8 +208,9 @@ def describe(report: Report) -> list[str]:
 
 
 def describe_model(finding: dict[str, Any]) -> str:
+    """The model's line; a refusal is left to the error line the command ends with, said once."""
     if not finding["available"]:
-        return f"model:    {finding['model']}: cannot be had: {finding['problem']}"
+        return f"model:    {finding['model']}: cannot be had ({finding['reason']})"
     where = {"local": "local directory", "cache": "HF cache", "hub": "hub"}[finding["source"]]
     size = finding["weight_bytes"] / 2**30
     gated = ", gated (the token is accepted)" if finding["gated"] else ""

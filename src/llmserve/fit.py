@@ -324,6 +324,8 @@ class Estimate:
         return f"{self.model} does not fit: {self.problem}; use {fixes} (`llmserve fit` shows the arithmetic)"
 
     def table(self) -> list[str]:
+        """The arithmetic, and the verdict when it fits; when it does not, `refusal()` is the one line
+        that says so (the commands end with it as their error)."""
         rows = [
             (line.item, _size(line.bytes) if line.bytes is not None else "", line.how) for line in self.lines
         ]
@@ -334,10 +336,6 @@ class Estimate:
             text.append(f"fits: {self.model} with max_model_len {self.max_model_len} on {self._where()}")
         elif self.problem is None:
             text.append("no verdict: no GPU is visible to reckon against")
-        else:
-            text.append(f"does not fit: {self.problem}")
-        if not self.fits and self.fixes:
-            text.append("fix: " + " or ".join(self.fixes))
         text += [f"note: {note}" for note in self.notes]
         return text
 

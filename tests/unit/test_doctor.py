@@ -43,3 +43,28 @@ def test_describe_a_gpu_machine() -> None:
     )
     assert lines[0] == "docker:   28.2.2 (API 1.50), NVIDIA runtime present"
     assert lines[-1] == "hf token: present ($HF_TOKEN)"
+
+
+@pytest.fixture
+def quiet_doctor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Docker and vLLM found, so that only the model decides the exit code."""
+    monkeypatch.setattr(doctor, "_docker", lambda: {"reachable": True, "version": "28", "api_version": "1.50",
+                                                    "nvidia_runtime": False})  # fmt: skip
+    monkeypatch.setattr(doctor, "_vllm", lambda: {"found": True, "python": "/py", "version": "0.32.0",
+                                                  "distribution": "vllm", "script_works": True})  # fmt: skip
+
+
+@pytest.mark.usefixtures("quiet_doctor")
+def test_doctor_model_says_a_refusal_once(tmp_path: Path) -> None:
+    """The refusal is the error line; the report's model line does not repeat it."""
+    from typer.testing import CliRunner
+
+    from llmserve.cli import app
+    from llmserve.errors import ExitCode
+
+    result = CliRunner().invoke(app, ["doctor", "--model", str(tmp_path)])
+    assert result.exit_code == ExitCode.USAGE
+    problem = "has no config.json, so it is not a Transformers model directory"
+    assert (result.stdout + result.stderr).count(problem) == 1
+    assert result.stderr.startswith("llmserve: error: ") and problem in result.stderr
+    assert f"model:    {tmp_path}: cannot be had (no_config)" in result.stdout

@@ -296,8 +296,9 @@ def test_fit_prints_the_arithmetic_and_exits_11_when_it_does_not_fit(tmp_path: P
     assert re.search(
         r"^KV cache per token +320\.00 KiB  2 x 80 layers x 8 KV heads x 128 x 2 bytes", result.stdout, re.M
     )
-    assert "does not fit: weights 131.42 GiB and overhead" in result.stdout
-    assert result.stderr.count("\n") == 1
+    refusal = "does not fit: weights 131.42 GiB and overhead"
+    assert refusal not in result.stdout  # said once, by the error line
+    assert result.stderr.count("\n") == 1 and refusal in result.stderr
     assert "use --tp 2 (2 such GPUs; 1 visible) or -q fp8" in result.stderr
 
 
@@ -347,7 +348,9 @@ def test_doctor_model_shows_the_arithmetic(tmp_path: Path) -> None:
     result = runner.invoke(app, ["doctor", "--model", str(llama)])
     assert result.exit_code == ExitCode.DOES_NOT_FIT
     assert re.search(r"^fit: +weights per GPU +131\.42 GiB", result.stdout, re.M)
-    assert "fit:      fix: --tp 2 (2 such GPUs; 1 visible) or -q fp8" in result.stdout
+    fix = "use --tp 2 (2 such GPUs; 1 visible) or -q fp8"
+    assert fix not in result.stdout and "fit:      fix:" not in result.stdout  # the error line says it
+    assert result.stderr.count("\n") == 1 and fix in result.stderr
     qwen = sparse_model("qwen2.5-1.5b-instruct", tmp_path)
     document = json.loads(runner.invoke(app, ["doctor", "--model", str(qwen), "--json"]).stdout)
     assert document["model"]["fit"]["fits"] is True

@@ -159,7 +159,8 @@ def test_doctor_model_reports_without_launching(engine_mark: Path, hub: StandinH
     assert report["model"]["location"] == f"{hub.endpoint}/org/open"
     assert report["model"]["architectures"] == ["LlamaForCausalLM"]
     human = runner.invoke(app, ["doctor", "--model", "org/gated"])
-    assert "model:    org/gated: cannot be had: org/gated is gated" in human.stdout
+    assert "model:    org/gated: cannot be had (gated_without_token)" in human.stdout
+    assert "org/gated is gated" in human.stderr
     assert human.exit_code == ExitCode.ENVIRONMENT
     missing = runner.invoke(app, ["doctor", "--model", "org/nothing", "--json"])
     assert json.loads(missing.stdout)["model"]["reason"] == "no_such_repo"
