@@ -12,6 +12,7 @@ import enum
 import json
 import re
 import stat
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ MAX_CONFIG_BYTES = 16 << 20  # published configs are kilobytes; a link to a devi
 HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_REVISION = "main"
 HUB_TIMEOUT_SECONDS = 3.0
+HUB_LOOKUP_THREAD = "hub-lookup"
 _TRUE_WORDS = frozenset({"1", "on", "yes", "true"})
 _OFFLINE_ENVS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _SHARD_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -144,8 +146,6 @@ def read(model: str, revision: str | None, access: HubAccess, *, need_weights: b
 def _within_deadline(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
     """The hub lookup, cut off after twice the timeout in all: huggingface_hub's timeout is per read,
     so a hub that trickles bytes or sends an endless body would otherwise hold the preflight forever."""
-    import threading
-
     outcome: list[ModelFacts | BaseException] = []
 
     def lookup() -> None:
@@ -154,10 +154,11 @@ def _within_deadline(model: str, revision: str | None, access: HubAccess, partia
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
 
-    worker = threading.Thread(target=lookup, name="hub-lookup", daemon=True)
+    worker = threading.Thread(target=lookup, name=HUB_LOOKUP_THREAD, daemon=True)
     worker.start()
     worker.join(2 * access.timeout)
-    if not outcome:
+    if worker.is_alive():
+        _cut_off(worker, access)
         raise ModelUnavailable(
             Reason.UNREACHABLE,
             f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and the hub at "
@@ -168,6 +169,16 @@ def _within_deadline(model: str, revision: str | None, access: HubAccess, partia
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def _cut_off(worker: threading.Thread, access: HubAccess) -> None:
+    """End a lookup that missed its deadline rather than leave it reading: closing huggingface_hub's
+    client closes its connections, so a read in progress fails at once and one waiting for bytes
+    within its own timeout."""
+    from huggingface_hub import close_session
+
+    close_session()
+    worker.join(access.timeout)
 
 
 def _from_directory(model: str, *, need_weights: bool) -> ModelFacts:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmserve.errors import ExitCode
-from llmserve.modelfacts import HubAccess, ModelUnavailable, Reason, read
+from llmserve.modelfacts import HUB_LOOKUP_THREAD, HubAccess, ModelUnavailable, Reason, read
 from tests.fixtures.standin_hub import (
     WEIGHTS_NAME,
     WEIGHTS_SIZE,
@@ -209,6 +209,21 @@ def test_a_hub_that_never_finishes_is_cut_off_at_the_deadline(cache: Path, respo
     assert server.requests, "the hostile hub was never asked"
     assert (missing.reason, missing.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
     assert elapsed < 4.0
+
+
+def test_a_hub_cut_off_at_the_deadline_leaves_no_lookup_running(cache: Path) -> None:
+    """The refusal ends the lookup too: no thread keeps reading from the hub after it."""
+    import threading
+
+    from tests.fixtures.hostile_http import endless_chunked, hostile_server
+
+    routes = {
+        f"/api/models/org/open{query}": endless_chunked() for query in ("", "?blobs=True", "?blobs=true")
+    }
+    with hostile_server(routes) as server:
+        unavailable("org/open", None, access(cache, server.url, timeout=0.5))
+        lingering = [thread.name for thread in threading.enumerate() if thread.name == HUB_LOOKUP_THREAD]
+    assert lingering == []
 
 
 def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
