@@ -19,8 +19,11 @@ ENV_NAME = rf"^[A-Za-z_][A-Za-z0-9_]*{END}"
 ENV_VALUE = rf"^[^\x00]*{END}"
 SIZE = rf"^[0-9]+(?:\.[0-9]+)?[bkmgBKMG]?{END}"
 GPUS = rf"^(?:all|none|(?!(?:[0-9]+,)*([0-9]+),(?:[0-9]+,)*\1(?:,|{END}))[0-9]+(?:,[0-9]+)*){END}"
-# A branch, tag or commit: never a word the engine could read as a flag.
-REVISION = rf"^[A-Za-z0-9_][A-Za-z0-9._/+-]{{0,255}}{END}"
+# A branch, tag or commit, by git's check-ref-format rules (and never a word the engine could read as
+# a flag): no `..`, no empty part (`//`, a trailing `/`), no part starting with `.` or ending with
+# `.lock`, no trailing `.`; the characters leave out `~^:?*[\@{`, spaces and controls.
+_REVISION_REFUSED = rf"(?!.*(?:\.\.|//|/\.|\.lock(?:/|{END})))"
+REVISION = rf"^{_REVISION_REFUSED}[A-Za-z0-9_][A-Za-z0-9._/+-]{{0,255}}(?<![./]){END}"
 # What vLLM's parser takes as one name: spaces inside are fine; not a leading '-' (an option).
 SERVED_NAME = rf"^[^\s\x00-\x1f\x7f-](?:[^\x00-\x1f\x7f]{{0,254}}[^\s\x00-\x1f\x7f])?{END}"
 LORA = rf"^[^\s=-][^\s=]*(?:=[^\s]+)?{END}"

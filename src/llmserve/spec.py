@@ -602,7 +602,8 @@ def _pattern_problem(field: str, value: str) -> str:
 
 PATTERN_PROBLEMS = {
     "model": "is neither a Hub id (org/name or name) nor an existing local directory",
-    "revision": "is not a branch, tag or commit; use letters, digits and . _ / + - (not first)",
+    "revision": "is not a branch, tag or commit; use letters, digits and . _ / + - (not first), "
+    "with no '..', '//', part starting with '.' or ending with '.lock', and no trailing '/' or '.'",
     "gpus": "is not a GPU selection; use all, none, or distinct indices such as 0,1",
     "shm_size": "is not a size; use a number with an optional unit, e.g. 1g or 512m",
     "volume": "is not a host directory; give a path (without ':') or none",

@@ -185,3 +185,27 @@ def test_environment_values_pass_the_same_boundary(
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
     assert "a\nb" not in result.stderr
+
+
+@pytest.mark.usefixtures("no_vllm")
+@pytest.mark.parametrize(
+    "revision",
+    ["a/../../../etc", "..", "v1..2", "a//b", "release/", "v1.", "a/.hidden", "main.lock", "x.lock/y"],
+)
+def test_a_revision_is_a_git_ref_not_a_path(revision: str) -> None:
+    """git's check-ref-format rules: no `..`, no empty part, no part starting with `.` or ending with
+    `.lock`, no trailing `/` or `.` (a leading `/` or `-` was refused already)."""
+    result = runner.invoke(app, ["vllm", "org/model", "--revision", revision, "--dry-run"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.count("\n") == 1
+    assert f"revision: {revision!r} is not a branch, tag or commit" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "revision", ["main", "v1.0", "refs/pr/1", "release/2024-01", "v0.13.0+cpu", "a.lockb", "a" * 40]
+)
+def test_branches_tags_and_commits_are_revisions(revision: str) -> None:
+    from llmserve.spec import build_spec
+
+    assert build_spec({"engine": "vllm", "model": "org/model", "revision": revision}).revision == revision

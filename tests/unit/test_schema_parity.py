@@ -25,7 +25,10 @@ from llmserve.spec import ServeSpec, build_spec
 FIELD_SAMPLES: dict[str, list[Any]] = {
     "engine": ["tgi", "vllm", "TGI", "", ["tgi"], None, 1],
     "model": ["gpt2", "org/name", "a..b", "org/--x", "gpt2\n", "a/b/c", "", "-x", "x" * 97, 5],
-    "revision": ["main", "v1.0", "abc123", "-main", "a b", "main\n", "", "refs/pr/1"],
+    "revision": [
+        *("main", "v1.0", "abc123", "-main", "a b", "main\n", "", "refs/pr/1"),
+        *("a/../../etc", "a//b", "a/", "a.", "a/.b", "a.lock", "/etc", "a@{1}"),
+    ],
     "runtime": ["docker", "process", "k8s", None],
     "host": [
         "127.0.0.1",
