@@ -122,35 +122,79 @@ class ModelFacts:
         }
 
 
+@dataclass(frozen=True)
+class _Absence:
+    """What a refusal says the cache lacks (the model, its weights, or a whole copy), and the fix."""
+
+    said: str
+    fix: str
+
+
 def read(model: str, revision: str | None, access: HubAccess, *, need_weights: bool = True) -> ModelFacts:
     """The model's facts from the first place that has it whole; ModelUnavailable when none has."""
     if Path(model).is_absolute():
         return _from_directory(model, need_weights=need_weights)
-    partial = ""
+    cached = None
     if access.cache_dir is not None:
         cached = _from_cache(model, revision, access.cache_dir)
         if cached is not None and (cached.weight_files or not need_weights):
             return cached
-        if cached is not None:
-            partial = " (the cache holds its config but not its weights)"
+    absence = _absence(model, revision, access, config_cached=cached is not None)
     if access.offline:
         raise ModelUnavailable(
             Reason.OFFLINE_ENV,
-            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and HF_HUB_OFFLINE "
-            f"is set, so the engine cannot download it; {_offline_fix(model, revision)}, "
+            f"{absence.said} and HF_HUB_OFFLINE is set, so the engine cannot download it; {absence.fix}, "
             "or unset HF_HUB_OFFLINE",
         )
-    return _within_deadline(model, revision, access, partial)
+    return _within_deadline(model, revision, access, absence)
 
 
-def _within_deadline(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
+def _absence(model: str, revision: str | None, access: HubAccess, *, config_cached: bool) -> _Absence:
+    named = _named(model, revision)
+    damage = _cache_damage(model, revision, access.cache_dir) if access.cache_dir is not None else None
+    if damage is not None:
+        repo_dir, broken = damage
+        return _Absence(
+            f"{named} is damaged in the HF cache ({repo_dir}: {broken})",
+            f"delete {repo_dir} and download it again (`{_download_command(model, revision)}`)",
+        )
+    partial = " (the cache holds its config but not its weights)" if config_cached else ""
+    return _Absence(f"{named} is not in the HF cache{_where(access)}{partial}", _offline_fix(model, revision))
+
+
+def _cache_damage(model: str, revision: str | None, cache_dir: Path) -> tuple[Path, str] | None:
+    """The model's directory in the cache and what is broken there, when the revision's copy is not
+    whole: its ref names a snapshot that is gone, or a file of the snapshot links to a missing blob.
+    Resolved as huggingface_hub's `try_to_load_from_cache` does."""
+    from huggingface_hub.file_download import repo_folder_name
+
+    repo_dir = cache_dir / repo_folder_name(repo_id=model, repo_type="model")
+    wanted = revision or DEFAULT_REVISION
+    ref = repo_dir / "refs" / wanted
+    try:
+        commit = ref.read_text() if ref.is_file() else wanted
+        snapshot = repo_dir / "snapshots" / commit
+        if ref.is_file() and not snapshot.is_dir():
+            return repo_dir, f"refs/{wanted} names snapshot {commit}, which is missing"
+        if not snapshot.is_dir():
+            return None
+        broken = sorted(str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if not p.exists())
+    except (OSError, ValueError) as error:  # unreadable, or a ref that is not a directory name
+        return repo_dir, f"its refs or snapshots cannot be read ({_first_line(error)})"
+    if not broken:
+        return None
+    more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+    return repo_dir, f"{broken[0]} in snapshot {commit} links to a missing file{more}"
+
+
+def _within_deadline(model: str, revision: str | None, access: HubAccess, absence: _Absence) -> ModelFacts:
     """The hub lookup, cut off after twice the timeout in all: huggingface_hub's timeout is per read,
     so a hub that trickles bytes or sends an endless body would otherwise hold the preflight forever."""
     outcome: list[ModelFacts | BaseException] = []
 
     def lookup() -> None:
         try:
-            outcome.append(_from_hub(model, revision, access, partial))
+            outcome.append(_from_hub(model, revision, access, absence))
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
 
@@ -161,9 +205,8 @@ def _within_deadline(model: str, revision: str | None, access: HubAccess, partia
         _cut_off(worker, access)
         raise ModelUnavailable(
             Reason.UNREACHABLE,
-            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and the hub at "
-            f"{access.endpoint} gives no complete answer within {2 * access.timeout:g} s; "
-            f"{_offline_fix(model, revision)}",
+            f"{absence.said} and the hub at {access.endpoint} gives no complete answer within "
+            f"{2 * access.timeout:g} s; {absence.fix}",
         )
     result = outcome[0]
     if isinstance(result, BaseException):
@@ -266,7 +309,7 @@ def _from_cache(model: str, revision: str | None, cache_dir: Path) -> ModelFacts
     return ModelFacts(model, revision, "cache", str(snapshot), config, _weights_in(snapshot))
 
 
-def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str) -> ModelFacts:
+def _from_hub(model: str, revision: str | None, access: HubAccess, absence: _Absence) -> ModelFacts:
     from huggingface_hub import HfApi, constants, get_session, hf_hub_url, hf_raise_for_status
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
@@ -293,24 +336,21 @@ def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str)
     except OfflineModeIsEnabled:
         raise ModelUnavailable(
             Reason.OFFLINE_ENV,
-            f"{_named(model, revision)} is not in the HF cache{_where(access)} and HF_HUB_OFFLINE is set; "
-            f"{_offline_fix(model, revision)}, or unset HF_HUB_OFFLINE",
+            f"{absence.said} and HF_HUB_OFFLINE is set; {absence.fix}, or unset HF_HUB_OFFLINE",
         ) from None
     except HfHubHTTPError as error:
-        raise _refusal(model, revision, access, error) from None
+        raise _refusal(model, revision, access, error, absence) from None
     except (ValueError, TypeError, AttributeError, KeyError):  # an answer, not in the hub's shapes
         raise ModelUnavailable(
             Reason.UNREACHABLE,
-            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and "
-            f"{access.endpoint} does not answer as the Hugging Face Hub does; check HF_ENDPOINT "
-            "(and any proxy), or "
-            f"{_offline_fix(model, revision)}",
+            f"{absence.said} and {access.endpoint} does not answer as the Hugging Face Hub does; "
+            f"check HF_ENDPOINT (and any proxy), or {absence.fix}",
         ) from None
     except Exception as error:  # the transport's own errors: DNS, refused, timeout, TLS
         raise ModelUnavailable(
             Reason.UNREACHABLE,
-            f"{_named(model, revision)} is not in the HF cache{_where(access)}{partial} and the hub at "
-            f"{access.endpoint} does not answer ({_first_line(error)}); {_offline_fix(model, revision)}",
+            f"{absence.said} and the hub at {access.endpoint} does not answer ({_first_line(error)}); "
+            f"{absence.fix}",
         ) from None
     if not isinstance(config, dict):
         raise ModelUnavailable(Reason.NO_CONFIG, f"{model}'s {CONFIG_FILE} on the hub is not a JSON object")
@@ -319,7 +359,9 @@ def _from_hub(model: str, revision: str | None, access: HubAccess, partial: str)
     return ModelFacts(model, revision, "hub", f"{access.endpoint}/{model}", config, weights, gated)
 
 
-def _refusal(model: str, revision: str | None, access: HubAccess, error: Any) -> ModelUnavailable:
+def _refusal(
+    model: str, revision: str | None, access: HubAccess, error: Any, absence: _Absence
+) -> ModelUnavailable:
     from huggingface_hub.errors import (
         GatedRepoError,
         RemoteEntryNotFoundError,
@@ -367,8 +409,8 @@ def _refusal(model: str, revision: str | None, access: HubAccess, error: Any) ->
         )
     return ModelUnavailable(
         Reason.UNREACHABLE,
-        f"{_named(model, revision)} is not in the HF cache{_where(access)} and the hub at {access.endpoint} "
-        f"fails (HTTP {status}); retry later, or {_offline_fix(model, revision)}",
+        f"{absence.said} and the hub at {access.endpoint} fails (HTTP {status}); "
+        f"retry later, or {absence.fix}",
     )
 
 
@@ -380,11 +422,14 @@ def _where(access: HubAccess) -> str:
     return f" ({access.cache_dir})" if access.cache_dir is not None else " (no cache is mounted)"
 
 
+def _download_command(model: str, revision: str | None) -> str:
+    return f"hf download {model}" + (f" --revision {revision}" if revision else "")
+
+
 def _offline_fix(model: str, revision: str | None) -> str:
-    download = f"hf download {model}" + (f" --revision {revision}" if revision else "")
     return (
-        f"download it where the hub is reachable (`{download}`) and copy that HF cache here, "
-        "or give a local model directory"
+        f"download it where the hub is reachable (`{_download_command(model, revision)}`) and copy that "
+        "HF cache here, or give a local model directory"
     )
 
 

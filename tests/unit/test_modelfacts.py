@@ -137,6 +137,26 @@ def test_a_cache_with_config_but_no_weights_is_not_enough_offline(cache: Path) -
     assert "holds its config but not its weights" in missing.message
 
 
+@pytest.mark.parametrize("damage", ["dangling config link", "ref to a missing snapshot", "dangling weights"])
+def test_a_damaged_cache_is_named_as_such_with_the_fix(cache: Path, damage: str) -> None:
+    import shutil
+
+    snapshot = populate_cache(cache, "org/open", model_files())
+    repo_dir = snapshot.parents[1]
+    if damage == "ref to a missing snapshot":
+        shutil.rmtree(snapshot)
+        broken = f"refs/main names snapshot {snapshot.name}, which is missing"
+    else:
+        name = "config.json" if damage == "dangling config link" else WEIGHTS_NAME
+        (snapshot / name).resolve().unlink()  # the blob: the snapshot's link now leads nowhere
+        broken = f"{name} in snapshot {snapshot.name} links to a missing file"
+    for hub_access in (access(cache, offline=True), access(cache)):  # HF_HUB_OFFLINE, or no hub
+        refused = unavailable("org/open", None, hub_access)
+        assert f"org/open is damaged in the HF cache ({repo_dir}: {broken})" in refused.message
+        assert f"delete {repo_dir} and download it again (`hf download org/open`)" in refused.message
+        assert "not in the HF cache" not in refused.message
+
+
 def test_hub_unreachable(cache: Path) -> None:
     missing = unavailable("org/open", None, access(cache))
     assert (missing.reason, missing.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
