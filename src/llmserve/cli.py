@@ -134,7 +134,12 @@ TensorParallel = Annotated[
         help="GPUs to shard across; auto: the fewest the model fits on.",
     ),
 ]
-Dtype = Annotated[str | None, typer.Option(help="auto, float16, bfloat16 or float32.")]
+Dtype = Annotated[
+    str | None,
+    typer.Option(
+        help="vLLM: auto, half, float16, bfloat16, float or float32; TGI: auto, float16 or bfloat16."
+    ),
+]
 Quantization = Annotated[
     str | None, typer.Option("--quantization", "--quantize", "-q", help="Quantization method.")
 ]

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from llmserve.machine import Machine
-from llmserve.spec import ServeSpec
+from llmserve.spec import DTYPE_SYNONYMS, ServeSpec
 
 GIB = 2**30
 CPU_KVCACHE_ENV = "VLLM_CPU_KVCACHE_SPACE"
@@ -139,7 +139,8 @@ def cpu_kvcache_gib(machine: Machine, weight_bytes: int | None, dtype: str | Non
         weights_said = f"weights unknown, {weights / GIB:.1f} GiB assumed"
     else:
         # Weight files are mostly 16-bit; in float32 the engine holds twice their size.
-        weights = weight_bytes * (FLOAT32_BYTES // HALF_PRECISION_BYTES if dtype == "float32" else 1)
+        in_float32 = DTYPE_SYNONYMS.get(dtype or "", dtype) == "float32"
+        weights = weight_bytes * (FLOAT32_BYTES // HALF_PRECISION_BYTES if in_float32 else 1)
         weights_said = f"weights {weights / GIB:.1f} GiB"
     left = memory.available_bytes - weights - CPU_RUNTIME_RESERVE_BYTES
     cap = memory.total_bytes * CPU_KVCACHE_MAX_SHARE_OF_TOTAL

@@ -45,9 +45,13 @@ DEFAULT_VLLM_CPU_IMAGE = "vllm/vllm-openai-cpu:v0.32.0-x86_64"
 DEFAULT_SHM_SIZE = "1g"
 NO_VOLUME = "none"
 
-Dtype = Literal["auto", "float16", "bfloat16", "float32"]
-DTYPES: tuple[str, ...] = get_args(Dtype)
+# vLLM's --dtype choices (ModelDType in its config, the same from 0.7 to 0.33); the others are a subset.
+Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
+VLLM_DTYPES: tuple[str, ...] = get_args(Dtype)
+# TGI's launcher takes float16 and bfloat16; `auto` leaves its --dtype out.
 TGI_DTYPES: tuple[str, ...] = ("float16", "bfloat16")
+# vLLM's other names for a dtype.
+DTYPE_SYNONYMS = {"half": "float16", "float": "float32"}
 TGI_QUANTIZATIONS: tuple[str, ...] = (
     "awq",
     "compressed-tensors",
@@ -391,14 +395,11 @@ class ServeSpec(_Strict):
                 "TGI has no such option (it answers to any model name); remove it",
             )
         if self.dtype not in (None, "auto", *TGI_DTYPES):
-            raise _field_error(
-                "dtype", f"{self.dtype!r} is not a TGI dtype; use one of {_one_of(TGI_DTYPES)}"
-            )
+            raise _field_error("dtype", _not_a_choice("dtype", "tgi", _shown_value(self.dtype)))
         if self.quantization is not None:
             if self.quantization not in TGI_QUANTIZATIONS:
                 raise _field_error(
-                    "quantization",
-                    f"{self.quantization!r} is not a TGI method; use one of {_one_of(TGI_QUANTIZATIONS)}",
+                    "quantization", _not_a_choice("quantization", "tgi", _shown_value(self.quantization))
                 )
             if self.dtype not in (None, "auto"):
                 raise _field_error(
@@ -615,16 +616,27 @@ PATTERN_PROBLEMS = {
 }
 
 
-_ENGINE_METHODS = {"tgi": ("a TGI method", TGI_QUANTIZATIONS), "vllm": ("a vLLM method", VLLM_QUANTIZATIONS)}
+# What each engine takes for a field whose values differ between them: (what a value is, the values).
+_ENGINE_CHOICES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "quantization": {
+        "tgi": ("a TGI method", TGI_QUANTIZATIONS),
+        "vllm": ("a vLLM method", VLLM_QUANTIZATIONS),
+    },
+    "dtype": {"tgi": ("a TGI dtype", ("auto", *TGI_DTYPES)), "vllm": ("a vLLM dtype", VLLM_DTYPES)},
+}
+
+
+def _not_a_choice(field: str, engine: str, shown: str) -> str:
+    what, choices = _ENGINE_CHOICES[field][engine]
+    return f"{shown} is not {what}; use one of {_one_of(choices)}"
 
 
 def _literal_problem(field: str, value: Any, expected: str, engine: Any) -> str:
     shown = _shown_value(value)
-    if field == "quantization" and isinstance(engine, str) and engine in _ENGINE_METHODS:
-        what, methods = _ENGINE_METHODS[engine]
-        return f"{shown} is not {what}; use one of {_one_of(methods)}"
+    if field in _ENGINE_CHOICES and engine in ("tgi", "vllm"):
+        return _not_a_choice(field, engine, shown)
     if field == "dtype":
-        return f"{shown} is not a dtype; use one of {_one_of(DTYPES)}"
+        return f"{shown} is not a dtype; use one of {_one_of(VLLM_DTYPES)}"
     return f"input should be {expected} (got {shown})"
 
 

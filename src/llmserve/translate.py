@@ -220,12 +220,18 @@ class Retargeting:
         dtype = self.data.get("dtype")
         if self.target != "tgi" or not isinstance(dtype, str) or dtype == "auto":
             return
-        if dtype == "float32":
+        from llmserve.spec import DTYPE_SYNONYMS, TGI_DTYPES
+
+        same = DTYPE_SYNONYMS.get(dtype, dtype)
+        if same not in TGI_DTYPES:
             self.data.pop("dtype")
-            self.unavailable("dtype float32", "TGI knows float16 and bfloat16")
+            self.unavailable(f"dtype {dtype}", f"TGI knows {' and '.join(TGI_DTYPES)}")
         elif self.data.get("quantization") is not None:
             self.data.pop("dtype")
             self.note(f"dtype {dtype} dropped: TGI takes no dtype together with quantization")
+        elif same != dtype:
+            self.data["dtype"] = same
+            self.note(f"dtype {dtype} becomes {same} (the same type)")
 
     def _to_tgi(self) -> None:
         if self.data.pop("runtime", None) == "process":

@@ -92,7 +92,7 @@ print("RESULTS " + json.dumps(results))
 
 QUANTIZATIONS = [*sorted({m for _, v in accepted.table() for m in v.quantizations}), "eetq", "nonsense"]
 IMPLS = [None, "auto", "vllm", "transformers", "terratorch"]
-DTYPES = [None, "auto", "float16", "bfloat16", "float32"]
+DTYPES = [None, "auto", "half", "float16", "bfloat16", "float", "float32"]
 LORAS = [[], ["org/adapter"], ["sql=/lora/sql"], ["a=b=c"], ["x=/p,q"], ["one=/a", "two=org/b"]]
 SERVED = [None, "smol", "a b", "-x", "org/name", "--served"]
 ENGINE_ARGS = [[], ["--allow-deprecated-quantization"]]

@@ -184,7 +184,17 @@ BAD_INPUTS = [
     (["vllm", "m", "-q", "eetq"], ExitCode.USAGE, "quantization: 'eetq' is not a vLLM method"),
     (["vllm", "m", "--impl", "onnx"], ExitCode.USAGE, "vllm.impl: input should be 'auto', 'vllm'"),
     (["tgi", "gpt2", "--dtype", "float32"], ExitCode.USAGE, "dtype: 'float32' is not a TGI dtype"),
-    (["vllm", "m", "--dtype", "fp9"], ExitCode.USAGE, "dtype: 'fp9' is not a dtype"),
+    (
+        ["vllm", "m", "--dtype", "fp16"],
+        ExitCode.USAGE,
+        "dtype: 'fp16' is not a vLLM dtype; use one of auto, half, float16, bfloat16, float, float32",
+    ),
+    (
+        ["tgi", "gpt2", "--dtype", "half"],
+        ExitCode.USAGE,
+        "dtype: 'half' is not a TGI dtype; use one of auto, float16, bfloat16",
+    ),
+    (["tgi", "gpt2", "--dtype", "fp16"], ExitCode.USAGE, "dtype: 'fp16' is not a TGI dtype; use one of auto"),
     (
         ["tgi", "gpt2", "--max-input-tokens", "4096", "--max-total-tokens", "4096"],
         ExitCode.USAGE,

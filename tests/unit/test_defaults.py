@@ -153,3 +153,9 @@ def test_doctor_defaults_for_recorded_machines() -> None:
     }
     assert machine_defaults(H200) == ()
     assert fields(machine_defaults(v100_like(H200))) == {"dtype": "float16"}
+
+
+def test_vllms_float_is_float32_for_the_kv_cache_space() -> None:
+    """`--dtype float` is vLLM's float32: the weights take twice their 16-bit files' size there too."""
+    assert cpu_kvcache_gib(EPYC, 4 * GIB, "float") == cpu_kvcache_gib(EPYC, 4 * GIB, "float32")
+    assert cpu_kvcache_gib(EPYC, 4 * GIB, "float32") != cpu_kvcache_gib(EPYC, 4 * GIB, "bfloat16")

@@ -66,6 +66,21 @@ def test_vllm_spec_runs_on_tgi(tmp_path: Path) -> None:
     assert lenient.stdout.rstrip().endswith("--model-id m --hostname 0.0.0.0 --port 80 --cuda-graphs 0")
 
 
+@pytest.mark.parametrize(
+    ("dtype", "tgi_dtype", "note"),
+    [
+        ("half", "float16", "dtype half becomes float16 (the same type)"),
+        ("float", None, "dropped dtype float has no equivalent in TGI (TGI knows float16 and bfloat16)"),
+    ],
+)
+def test_vllms_other_dtype_names_move_to_tgi(dtype: str, tgi_dtype: str | None, note: str) -> None:
+    from llmserve.translate import retarget
+
+    data, notes = retarget({"engine": "vllm", "model": "m", "dtype": dtype}, "tgi", lenient=True)
+    assert data.get("dtype") == tgi_dtype
+    assert note in notes
+
+
 @pytest.mark.usefixtures("no_vllm")
 def test_explain_table(tgi_spec: Path) -> None:
     result = runner.invoke(app, ["explain", str(tgi_spec)])

@@ -166,3 +166,9 @@ def test_docker_runtime_cpu_image_and_local_model(tmp_path: Path) -> None:
 )
 def test_parse_version(text: str, parsed: tuple[int, int, int] | None) -> None:
     assert parse_version(text) == parsed
+
+
+@pytest.mark.parametrize("dtype", ["auto", "half", "float16", "bfloat16", "float", "float32"])
+def test_every_dtype_vllms_parser_takes_is_passed_as_spelled(dtype: str) -> None:
+    """vLLM's --dtype choices (ModelDType): `half` is float16 and `float` float32 to it."""
+    assert argv({"dtype": dtype}) == [*HEAD, "--dtype", dtype]
