@@ -123,12 +123,15 @@ class Architecture:
         text = text if isinstance(text, Mapping) else config
 
         def number(*keys: str, default: int | None = None) -> int:
+            """The first of `keys` the config gives; 0 means none where that is the default (experts,
+            latent attention); any other value that is not a sane count is a broken config."""
             for key in keys:
                 value = text.get(key)
-                if _is_number(value) and value > 0:
-                    if not _is_count(value):
-                        raise CannotEstimate(_unusable(model, key, value))
-                    return int(value)
+                if not _is_number(value) or (value == 0 and default == 0):
+                    continue
+                if not _is_count(value):
+                    raise CannotEstimate(_unusable(model, key, value))
+                return int(value)
             if default is None:
                 raise CannotEstimate(
                     f"{model}'s config.json has no {keys[0]}, so its memory cannot be estimated; "
@@ -226,8 +229,9 @@ def _is_count(value: float) -> bool:
 
 def _unusable(model: str, key: str, value: object) -> str:
     return (
-        f"{model}'s config.json has {key} {value!r}, not a whole number from 1 to {MAX_CONFIG_COUNT}, "
-        "so its memory cannot be estimated; give --tp and --max-model-len as numbers"
+        f"{model}'s config.json has an invalid {key} ({value!r}: not a whole number from 1 to "
+        f"{MAX_CONFIG_COUNT}), so its memory cannot be estimated; fix config.json, or give --tp and "
+        "--max-model-len as numbers"
     )
 
 

@@ -261,6 +261,32 @@ def test_fp8_kv_cache_from_engine_args_halves_the_kv_cache(models: dict[str, Mod
     assert fp8.kv_bytes_per_token * 2 == plain.kv_bytes_per_token
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("num_key_value_heads", -8), ("num_key_value_heads", 0), ("hidden_size", -64), ("num_hidden_layers", 0),
+     ("vocab_size", -1), ("head_dim", -128), ("intermediate_size", 0), ("num_local_experts", -2)],
+)  # fmt: skip
+def test_nonsense_config_values_are_invalid_not_missing(key: str, value: int) -> None:
+    """A negative or zero count is a broken config.json, named as such, not taken for a missing key."""
+    config = {
+        "num_hidden_layers": 2,
+        "hidden_size": 64,
+        "num_attention_heads": 2,
+        "vocab_size": 10,
+        key: value,
+    }
+    with pytest.raises(
+        fit.CannotEstimate, match=re.escape(f"config.json has an invalid {key} ({value}: not")
+    ):
+        fit.Architecture.from_config(config, "m")
+
+
+def test_zero_experts_or_latent_size_mean_none() -> None:
+    config = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "vocab_size": 10,
+              "num_experts": 0, "n_shared_experts": 0, "shared_expert_intermediate_size": 0}  # fmt: skip
+    assert fit.Architecture.from_config(config, "m").experts == 0
+
+
 def test_a_config_without_layers_cannot_be_estimated() -> None:
     with pytest.raises(fit.CannotEstimate, match="has no num_hidden_layers"):
         fit.Architecture.from_config({"hidden_size": 64}, "org/odd")
