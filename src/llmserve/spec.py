@@ -42,6 +42,10 @@ DEFAULT_RUNTIMES: dict[str, RuntimeName] = {"tgi": "docker", "vllm": "process"}
 DEFAULT_TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.7"
 DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.32.0"
 DEFAULT_VLLM_CPU_IMAGE = "vllm/vllm-openai-cpu:v0.32.0-x86_64"
+DEFAULT_IMAGES = {
+    "tgi": DEFAULT_TGI_IMAGE,
+    "vllm": DEFAULT_VLLM_IMAGE,
+}  # each engine's example of a pinned tag
 DEFAULT_SHM_SIZE = "1g"
 NO_VOLUME = "none"
 
@@ -583,7 +587,7 @@ def _shown_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _pattern_problem(field: str, value: str) -> str:
+def _pattern_problem(field: str, value: str, engine: Any = None) -> str:
     """What is wrong with a string value its field's pattern refused, and the fix."""
     shown = _shown_value(value)
     if field == "engine_args":
@@ -595,9 +599,10 @@ def _pattern_problem(field: str, value: str) -> str:
             return f"{flag} is a flag llmserve sets itself; use {option} instead"
         return f"{shown} holds a NUL character; remove it"
     if field == "image":
+        example = DEFAULT_IMAGES.get(engine) or " or ".join(DEFAULT_IMAGES.values())
         if grammar.matches(grammar.IMAGE_REFERENCE, value):
-            return f"{shown} is not pinned; name a version tag, e.g. {DEFAULT_TGI_IMAGE}"
-        return f"{shown} is not an image reference; use [REGISTRY/]NAME:TAG, e.g. {DEFAULT_TGI_IMAGE}"
+            return f"{shown} is not pinned; name a version tag, e.g. {example}"
+        return f"{shown} is not an image reference; use [REGISTRY/]NAME:TAG, e.g. {example}"
     return f"{shown} {PATTERN_PROBLEMS.get(field, 'is not a valid value; see `llmserve schema`')}"
 
 
@@ -654,7 +659,7 @@ def _plain_message(item: Any, engine: Any = None) -> str:
     if kind == "string_pattern_mismatch" and isinstance(value, str):
         if "env" in location and item["loc"][-1] == "[key]":
             return f"{_shown_value(value)} is not an environment variable name; use letters, digits and _"
-        return _pattern_problem("env" if "env" in location else field, value)
+        return _pattern_problem("env" if "env" in location else field, value, engine)
     if kind == "literal_error":
         return _literal_problem(field, value, (item.get("ctx") or {}).get("expected", ""), engine)
     if field == "port" and kind in ("greater_than_equal", "less_than_equal"):

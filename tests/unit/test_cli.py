@@ -220,7 +220,18 @@ BAD_INPUTS = [
     (
         ["tgi", "gpt2", "--image", "ghcr.io/x/tgi:latest"],
         ExitCode.USAGE,
-        "image: 'ghcr.io/x/tgi:latest' is not pinned",
+        "image: 'ghcr.io/x/tgi:latest' is not pinned; name a version tag, "
+        "e.g. ghcr.io/huggingface/text-generation-inference:3.3.7",
+    ),
+    (  # each engine's hint names its own image
+        ["vllm", "m", "--runtime", "docker", "--image", "vllm/vllm-openai:latest"],
+        ExitCode.USAGE,
+        "image: 'vllm/vllm-openai:latest' is not pinned; name a version tag, e.g. vllm/vllm-openai:v0.32.0",
+    ),
+    (
+        ["vllm", "m", "--runtime", "docker", "--image", "Not An Image"],
+        ExitCode.USAGE,
+        "use [REGISTRY/]NAME:TAG, e.g. vllm/vllm-openai:v0.32.0",
     ),
     (["tgi", "gpt2", "--shm-size", "lots"], ExitCode.USAGE, "shm_size: 'lots' is not a size"),
     (["tgi", "gpt2", "-e", "NOVALUE"], ExitCode.USAGE, "--env 'NOVALUE' has no value"),
