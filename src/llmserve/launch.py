@@ -168,9 +168,11 @@ def this_machine(spec: ServeSpec, installation: VllmInstallation | None) -> tupl
 
 
 def announce_defaults(plan: LaunchPlan, console: Console) -> None:
-    """One line per default chosen for this machine, with its reason."""
+    """One line per default chosen for this machine, with its reason, and per note of the render."""
     for choice in plan.defaults:
         console.info(f"default {choice['field']} {choice['value']}: {choice['reason']}")
+    for note in plan.notes:
+        console.info(f"note: {note}")
 
 
 @contextlib.contextmanager

@@ -77,6 +77,8 @@ class LaunchPlan:
     api_key_env: str | None = None
     # Defaults chosen for this machine: {"engine", "field", "value", "reason"} each.
     defaults: tuple[Mapping[str, str], ...] = ()
+    # What the render assumed where the spec left it open, one line each.
+    notes: tuple[str, ...] = ()
 
     @property
     def runtime(self) -> str:
@@ -151,6 +153,7 @@ class LaunchPlan:
             "command": self.shell_line(),
             "launch": launch,
             "defaults": [dict(choice) for choice in self.defaults],
+            "notes": list(self.notes),
         }
 
 

@@ -55,6 +55,22 @@ def test_vllm_dry_run_without_vllm_installed_shows_the_portable_command() -> Non
     assert "showing the portable command" in err
 
 
+def test_a_dry_run_of_a_custom_vllm_image_says_which_form_it_assumed() -> None:
+    args = ("vllm", "org/model", "--runtime", "docker", "--image", "myrepo/vllm:custom", "--dry-run")
+    code, out, err = invoke(*args)
+    assert code == 0
+    assert "myrepo/vllm:custom org/model --host 0.0.0.0" in out
+    assert err.count("\n") == 1
+    assert (
+        err.startswith("llmserve: note: image myrepo/vllm:custom names no vLLM version")
+        and "--vllm-version" in err
+    )
+    code, out, err = invoke(*args, "--vllm-version", "0.10.0")
+    assert code == 0
+    assert "myrepo/vllm:custom --model org/model --host 0.0.0.0" in out
+    assert "note:" not in err
+
+
 @pytest.mark.usefixtures("no_vllm")
 def test_vllm_json_prints_the_plan_and_starts_nothing() -> None:
     code, out, _ = invoke(

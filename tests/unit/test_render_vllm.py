@@ -172,3 +172,48 @@ def test_parse_version(text: str, parsed: tuple[int, int, int] | None) -> None:
 def test_every_dtype_vllms_parser_takes_is_passed_as_spelled(dtype: str) -> None:
     """vLLM's --dtype choices (ModelDType): `half` is float16 and `float` float32 to it."""
     assert argv({"dtype": dtype}) == [*HEAD, "--dtype", dtype]
+
+
+CUSTOM_IMAGE = "myrepo/vllm:custom"
+
+
+@pytest.mark.parametrize(
+    ("version", "head", "noted"),
+    [
+        (None, (QWEN,), True),  # no version anywhere: the newest form, and a note saying so
+        ("0.10.0", ("--model", QWEN), False),  # --vllm-version states it: the API server module's form
+        ("0.12.0", (QWEN,), False),
+    ],
+)
+def test_a_custom_image_takes_the_form_of_the_version_given(
+    version: str | None, head: tuple[str, ...], noted: bool
+) -> None:
+    fields: dict[str, Any] = {"runtime": "docker", "image": CUSTOM_IMAGE}
+    if version is not None:
+        fields["vllm"] = {"version": version}
+    plan = render(build_spec({"engine": "vllm", "model": QWEN, **fields}))
+    assert isinstance(plan.launch, ContainerLaunch)
+    assert plan.launch.command[: len(head) + 1] == (*head, "--host")
+    assert plan.engine_version == version
+    expected = (
+        "image myrepo/vllm:custom names no vLLM version, so it is taken to be 0.11.1 or later (the model "
+        "passed positionally, as `vllm serve` takes it); give --vllm-version to render for its version"
+    )
+    assert plan.notes == ((expected,) if noted else ())
+    assert plan.to_dict()["notes"] == list(plan.notes)
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        ("vllm/vllm-openai:v0.10.0", "v0.10.0"),
+        ("vllm/vllm-openai:v0.10.0@sha256:" + "a" * 64, "v0.10.0"),
+        ("localhost:5000/vllm:0.9.2-cu128", "0.9.2"),
+        ("localhost:5000/vllm@sha256:" + "a" * 64, None),
+        (CUSTOM_IMAGE, None),
+    ],
+)
+def test_image_version_reads_the_tag_only(image: str, version: str | None) -> None:
+    from llmserve.engines.vllm import image_version
+
+    assert image_version(image) == version

@@ -122,7 +122,8 @@ def parse_version(version: str) -> tuple[int, int, int] | None:
 
 
 def image_version(image: str) -> str | None:
-    tag = image.rpartition(":")[2]
+    """The vLLM version an image's tag names (`v0.10.0`, `0.9.2-cu128`), if it names one."""
+    tag = image.partition("@")[0].rpartition(":")[2]  # a digest after the tag is not the tag
     return tag.split("-")[0] if parse_version(tag) else None
 
 
@@ -218,6 +219,7 @@ def _render_container(spec: ServeSpec) -> LaunchPlan:
     parsed = parse_version(version) if version else None
     # The image's entry point takes the model positionally from 0.11.1, as `--model` before.
     command = [model_path] if parsed is None or parsed >= IMAGE_ENTRY_SERVE_SINCE else ["--model", model_path]
+    notes = () if parsed is not None else (_unversioned_image_note(image),)
     command += ["--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
     if spec.is_local_model and not spec.served_model_name:
         # Clients name the model as the user did, not by its path inside the container.
@@ -254,4 +256,13 @@ def _render_container(spec: ServeSpec) -> LaunchPlan:
         launch=container,
         secret_env=frozenset(secrets),
         api_key_env=API_KEY_ENV if spec.api_key is not None else None,
+        notes=notes,
+    )
+
+
+def _unversioned_image_note(image: str) -> str:
+    since = ".".join(map(str, IMAGE_ENTRY_SERVE_SINCE))
+    return (
+        f"image {image} names no vLLM version, so it is taken to be {since} or later (the model passed "
+        "positionally, as `vllm serve` takes it); give --vllm-version to render for its version"
     )
