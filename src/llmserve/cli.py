@@ -674,7 +674,7 @@ def fit_command(
     """
     from llmserve.console import Console
     from llmserve.errors import EnvironmentMissing
-    from llmserve.fit import Autos, DoesNotFit
+    from llmserve.fit import NOT_RECKONED, Autos, DoesNotFit
     from llmserve.launch import model_facts, settle
     from llmserve.spec import build_spec
     from llmserve.specfile import merge
@@ -690,7 +690,7 @@ def fit_command(
     settled = settle(spec, tolerate_missing_vllm=True, need_estimate=True, facts=facts, autos=autos)
     estimate = settled.estimate
     if estimate is None:
-        raise SpecError("TGI's CPU image sizes its memory itself: llmserve reckons TGI on GPUs only")
+        raise SpecError(f"{NOT_RECKONED}; leave out --gpus none, or reckon for vLLM (--engine vllm)")
     if json_output:
         console.json({**estimate.to_dict(), "chosen": [choice.to_dict() for choice in settled.choices]})
     else:

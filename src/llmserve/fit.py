@@ -725,9 +725,24 @@ class Autos:
         return self.tensor_parallel_size or self.max_model_len
 
 
+NOT_RECKONED = "llmserve reckons TGI on GPUs only (its CPU image sizes its memory itself)"
+_AUTO_OPTIONS = (("tensor_parallel_size", "--tp"), ("max_model_len", "--max-model-len"))
+
+
 def applies(spec: ServeSpec, *, cpu_engine: bool) -> bool:
-    """vLLM on GPUs or CPUs, TGI on GPUs: the engines whose accounting this follows."""
+    """vLLM on GPUs or CPUs, TGI on GPUs: the engines whose accounting this follows (else NOT_RECKONED)."""
     return spec.engine == "vllm" or not cpu_engine
+
+
+def left_to_engine(engine: str, autos: Autos, why: str) -> tuple[Choice, ...]:
+    """The `auto` values llmserve cannot choose (`why`), each left to the engine and said in one line."""
+    from llmserve.defaults import Choice
+
+    return tuple(
+        Choice(engine, field, "unset", f"{why}: left to the engine ({option} auto)")
+        for field, option in _AUTO_OPTIONS
+        if getattr(autos, field)
+    )
 
 
 def request_for(spec: ServeSpec, *, cpu_engine: bool, engine_version: str | None) -> Request:
@@ -809,11 +824,7 @@ def settle(
             why = (
                 "no GPU is visible to reckon against" if not (cpu_engine or capacity.gpus) else "nothing fits"
             )
-            choices.append(
-                Choice(
-                    spec.engine, "max_model_len", "unset", f"{why}: left to the engine (--max-model-len auto)"
-                )
-            )
+            choices += left_to_engine(spec.engine, Autos(max_model_len=True), why)
     request = request_for(spec, cpu_engine=cpu_engine, engine_version=engine_version)
     return Settled(spec, tuple(choices), assess(spec.model, arch, facts.weight_bytes, request, capacity))
 

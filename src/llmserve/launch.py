@@ -121,7 +121,10 @@ def settle(
     known = facts.weight_bytes if facts is not None else 0
     weight_bytes = known or local_weight_bytes(spec)
     chosen = choose(spec, machine, cpu_engine=cpu_engine, weight_bytes=weight_bytes)
-    if facts is None or not fit.applies(spec, cpu_engine=cpu_engine):
+    if not fit.applies(spec, cpu_engine=cpu_engine):
+        left = fit.left_to_engine(spec.engine, autos or fit.Autos(), fit.NOT_RECKONED)
+        return Settled(chosen.spec, chosen.choices + left, installation, None, warning)
+    if facts is None:
         return Settled(chosen.spec, chosen.choices, installation, None, warning)
     version = spec.vllm.version or (installation.version if installation is not None else None)
     try:

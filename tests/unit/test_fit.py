@@ -361,6 +361,26 @@ def test_dry_run_with_tp_auto_renders_the_choice(tmp_path: Path) -> None:
     assert "default max_model_len 32768: the model's full context (--max-model-len auto)" in result.stderr
 
 
+@pytest.mark.parametrize("engine", ["tgi", "vllm"])
+def test_autos_without_a_gpu_to_reckon_against_are_said_and_left_to_the_engine(
+    tmp_path: Path, engine: str
+) -> None:
+    """TGI's CPU image (--gpus none) as vLLM where no GPU is visible: one line each, nothing guessed."""
+    model = sparse_model("qwen2.5-1.5b-instruct", tmp_path)
+    gpus = ["--gpus", "none"] if engine == "tgi" else ["--runtime", "docker"]  # the recorded EPYC has no GPU
+    result = runner.invoke(
+        app, [engine, str(model), *gpus, "--max-model-len", "auto", "--tp", "auto", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.stderr
+    why = (
+        "llmserve reckons TGI on GPUs only (its CPU image sizes its memory itself)"
+        if engine == "tgi"
+        else "no GPU is visible to reckon against"
+    )
+    assert f"default max_model_len unset: {why}: left to the engine (--max-model-len auto)" in result.stderr
+    assert "--max-total-tokens" not in result.stdout and "--max-model-len" not in result.stdout
+
+
 @pytest.mark.usefixtures("no_vllm")
 def test_tp_must_be_a_number_or_auto(tmp_path: Path) -> None:
     result = runner.invoke(app, ["vllm", str(tmp_path), "--tp", "two", "--dry-run"])
