@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from llmserve.errors import ExitCode, LlmserveError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 GIB = 2**30
 AUTO = "auto"
+NONE = "none"  # a row with nothing to count: no GPU
 DTYPE_BYTES = {"float32": 4.0, "float": 4.0, "float16": 2.0, "half": 2.0, "bfloat16": 2.0}
 HALF_BYTES = 2.0
 FP8_BYTES = 1.0
@@ -313,13 +314,11 @@ class Estimate:
     lines: tuple[Line, ...]
     smallest_tensor_parallel_size: int | None = None
     visible_gpus: int = 0
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["lines"] = [asdict(line) for line in self.lines]
         data["fixes"] = list(self.fixes)
-        data["notes"] = list(self.notes)
         return data
 
     def refusal(self) -> str:
@@ -338,9 +337,6 @@ class Estimate:
         text = [f"{item.ljust(width)}  {value.rjust(number)}  {how}".rstrip() for item, value, how in rows]
         if self.fits:
             text.append(f"fits: {self.model} with max_model_len {self.max_model_len} on {self._where()}")
-        elif self.problem is None:
-            text.append("no verdict: no GPU is visible to reckon against")
-        text += [f"note: {note}" for note in self.notes]
         return text
 
     def _where(self) -> str:
@@ -442,7 +438,6 @@ class _Memory:
     budget: int
     problem: str | None
     lines: tuple[Line, ...]
-    notes: tuple[str, ...] = ()
 
 
 def _cpu_memory(
@@ -513,16 +508,24 @@ def _gpu_memory(
             f"{name} has {_gib(free)} free, less than the {_gib(usable)} the engine takes "
             f"(gpu-memory-utilization {utilization:g}); free the GPU or lower --gpu-memory-utilization"
         )
+    capacity_lines: tuple[Line, ...]
+    if gpus:
+        capacity_lines = (
+            Line("GPU memory", total, f"{name}, {len(gpus)} visible"),
+            Line("usable per GPU", usable, f"x {utilization:g} (gpu-memory-utilization)"),
+        )
+        budget = usable - weights - overhead
+    else:  # what one GPU would need is still told; there is nothing to take it from
+        capacity_lines = (Line("GPU memory", None, f"{NONE}: nvidia-smi and NVML find no GPU"),)
+        budget = 0
     lines = (
-        Line("GPU memory", total, f"{name}, {len(gpus)} visible" if gpus else "no GPU found"),
-        Line("usable per GPU", usable, f"x {utilization:g} (gpu-memory-utilization)"),
+        *capacity_lines,
         Line("weights per GPU", weights, f"{weights_how}, split over {tp} GPU(s)"),
         Line("activations", activations, f"estimate: a profiling batch of {tokens} tokens"),
         Line("sampler", sampler, f"estimate: float32 logits, {seqs} requests x {arch.vocab_size}"),
         Line("CUDA context, graphs", GPU_RUNTIME_BYTES + graphs, "estimate" + ("" if graphs else ", eager")),
     )
-    notes = () if gpus else ("no GPU is visible: a verdict needs one (llmserve reads nvidia-smi or NVML)",)
-    return _Memory(weights, overhead, usable - weights - overhead, problem, lines, notes)
+    return _Memory(weights, overhead, budget, problem, lines)
 
 
 def estimate(
@@ -550,6 +553,7 @@ def estimate(
     length = request.max_model_len or arch.max_length
     kv_needed = math.ceil(length / block) * block_bytes
     budget = memory.budget
+    visible = request.cpu_engine or bool(capacity.gpus)
     usable_blocks = budget // block_bytes - 1 if budget > 0 else 0  # the pool keeps one block back
     longest = max(0, min(arch.max_length, usable_blocks * block))
     tokens = _kv_cache_tokens(budget, block_bytes, block, length)
@@ -570,10 +574,11 @@ def estimate(
             f"{values_how} x {kv_bytes:g} bytes{per_gpu}",
         ),
         Line("KV cache needed", kv_needed, f"{length} tokens (max_model_len) in blocks of {block}"),
-        Line("KV cache budget", budget, f"{tokens} tokens; the longest context that fits: {longest}"),
+        Line("KV cache budget", budget, f"{tokens} tokens; the longest context that fits: {longest}")
+        if visible
+        else Line("KV cache budget", None, f"{NONE}: no GPU to hold it, so no verdict"),
     )
     problem = memory.problem
-    visible = request.cpu_engine or bool(capacity.gpus)
     if problem is None and visible and budget <= block_bytes:
         problem = (
             f"weights {_gib(memory.weights)} and overhead {_gib(memory.overhead)} leave no room for the "
@@ -606,7 +611,6 @@ def estimate(
         fixes=(),
         lines=lines,
         visible_gpus=len(capacity.gpus),
-        notes=memory.notes,
     )
 
 
@@ -739,9 +743,9 @@ def left_to_engine(engine: str, autos: Autos, why: str) -> tuple[Choice, ...]:
     from llmserve.defaults import Choice
 
     return tuple(
-        Choice(engine, field, "unset", f"{why}: left to the engine ({option} auto)")
-        for field, option in _AUTO_OPTIONS
-        if getattr(autos, field)
+        Choice(engine, name, "unset", f"{why}: left to the engine ({option} auto)")
+        for name, option in _AUTO_OPTIONS
+        if getattr(autos, name)
     )
 
 

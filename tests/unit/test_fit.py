@@ -382,6 +382,23 @@ def test_autos_without_a_gpu_to_reckon_against_are_said_and_left_to_the_engine(
 
 
 @pytest.mark.usefixtures("no_vllm")
+@pytest.mark.parametrize("engine", ["vllm", "tgi"])
+def test_fit_without_a_gpu_shows_no_gpu_rows_and_no_negative_budget(tmp_path: Path, engine: str) -> None:
+    """The recorded EPYC has no GPU: the table says so instead of reckoning against 0 bytes."""
+    model = sparse_model("qwen2.5-1.5b-instruct", tmp_path)
+    result = runner.invoke(app, ["fit", str(model), "--engine", engine])
+    assert result.exit_code == ExitCode.ENVIRONMENT
+    assert "no GPU is visible" in result.stderr and "--gpus none" in result.stderr
+    assert re.search(r"^GPU memory +none: nvidia-smi and NVML find no GPU$", result.stdout, re.M)
+    assert re.search(r"^KV cache budget +none: no GPU to hold it, so no verdict$", result.stdout, re.M)
+    assert "usable per GPU" not in result.stdout
+    assert not re.search(r"-\d", result.stdout), result.stdout
+    document = json.loads(runner.invoke(app, ["fit", str(model), "--engine", engine, "--json"]).stdout)
+    assert document["kv_budget_bytes"] == 0
+    assert all(line["bytes"] is None or line["bytes"] >= 0 for line in document["lines"])
+
+
+@pytest.mark.usefixtures("no_vllm")
 def test_tp_must_be_a_number_or_auto(tmp_path: Path) -> None:
     result = runner.invoke(app, ["vllm", str(tmp_path), "--tp", "two", "--dry-run"])
     assert result.exit_code == ExitCode.USAGE
