@@ -446,3 +446,17 @@ def test_tgi_takes_all_of_the_gpu(models: dict[str, ModelFacts]) -> None:
     assert usable == 143156 * 2**20
     assert tgi.fits and tgi.kv_budget_bytes > vllm.kv_budget_bytes
     assert fit.applies(ServeSpec(engine="tgi", model="m", gpus="none"), cpu_engine=True) is False
+
+
+def test_bfloat16_as_stored_leaves_the_bytes_read_only_where_the_cpu_repacks_them(
+    models: dict[str, ModelFacts],
+) -> None:
+    """vLLM repacks bfloat16 weights for oneDNN on CPUs with bfloat16 instructions; on AVX2 it does not."""
+    qwen = models["qwen2.5-1.5b-instruct"]
+
+    def leftovers(host: str) -> int | None:
+        estimate = settle(qwen, recorded(host), cpu=True, dtype="bfloat16", vllm={"cpu_kvcache_space": 1})
+        return next(line.bytes for line in estimate.estimate.lines if line.item == "loader leftovers")
+
+    assert leftovers("amd-epyc-avx2") == 0
+    assert leftovers("xeon-amx-bf16") == qwen.weight_bytes
