@@ -102,12 +102,12 @@ def median_document(
     return {name: statistics.median(get(d) for d in documents) for name, get in keys.items()}
 
 
-OURS = {
+OURS: dict[str, Callable[[dict[str, Any]], float]] = {
     "TTFT p50": lambda d: float(d["ttft_ms"]["p50"]),
     "TPOT p50": lambda d: float(d["tpot_ms"]["p50"]),
     "output tokens/s": lambda d: float(d["output_tokens_per_s"]),
 }
-THEIRS = {
+THEIRS: dict[str, Callable[[dict[str, Any]], float]] = {
     "TTFT p50": lambda d: float(d["median_ttft_ms"]),
     "TPOT p50": lambda d: float(d["median_tpot_ms"]),
     "output tokens/s": lambda d: float(d["output_throughput"]),
