@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import pytest
@@ -92,13 +92,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def on_cpus(cpus: Collection[int] | None) -> list[str]:
+    """A command prefix that keeps a process (and what it starts) on these CPUs; none for None."""
+    return ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
+
+
 class Llmserve:
     """llmserve run as a user runs it: a real process, its output collected as it comes."""
 
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str] | None = None, cpus: Collection[int] | None = None
+    ) -> None:
         self.args = args
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llmserve", *args],
+            [*on_cpus(cpus), sys.executable, "-m", "llmserve", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -166,8 +173,10 @@ def llmserve() -> Iterator[Callable[..., Llmserve]]:
     """Start llmserve processes; whatever a failed test left running is stopped afterwards."""
     started: list[Llmserve] = []
 
-    def start(args: list[str], env: dict[str, str] | None = None) -> Llmserve:
-        started.append(Llmserve(args, env))
+    def start(
+        args: list[str], env: dict[str, str] | None = None, cpus: Collection[int] | None = None
+    ) -> Llmserve:
+        started.append(Llmserve(args, env, cpus))
         return started[-1]
 
     yield start
