@@ -24,6 +24,9 @@ from typing import Any
 import httpx
 from script_env import env, free_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fixtures.cpu_split import on_cpus, split_cpus, vllm_cpu_binding
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 VLLM_BENCH = """
@@ -61,11 +64,19 @@ def wait_for(url: str, timeout: float, server: subprocess.Popen[bytes] | None = 
     sys.exit(f"{url} did not answer in {timeout} s")
 
 
-def ours(url: str, concurrency: int, requests: int, tokens: tuple[int, int], *extra: str) -> dict[str, Any]:
+def ours(
+    url: str,
+    concurrency: int,
+    requests: int,
+    tokens: tuple[int, int],
+    *extra: str,
+    cpus: list[int] | None = None,
+) -> dict[str, Any]:
     load = ["--concurrency", str(concurrency), "--requests", str(requests), "--warmup", str(concurrency)]
     lengths = ["--input-tokens", str(tokens[0]), "--output-tokens", str(tokens[1])]
     result = subprocess.run(
         [
+            *on_cpus(cpus),
             PYTHON,
             "-m",
             "llmserve",
@@ -140,16 +151,20 @@ def sweep() -> None:
     url = f"http://127.0.0.1:{port}"
     serve = ["vllm", model, "--impl", "transformers", "--max-model-len", "256", "--enforce-eager",
              "--vllm-python", env("LLMSERVE_TEST_VLLM_PYTHON")]  # fmt: skip
+    engine_cpus, client_cpus = split_cpus()
     engine = subprocess.Popen(
-        [PYTHON, "-m", "llmserve", *serve, "--port", str(port)],
+        [*on_cpus(engine_cpus), PYTHON, "-m", "llmserve", *serve, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **vllm_cpu_binding(engine_cpus)},
     )
     try:
         wait_for(url, 600, engine)
         out = Path(tempfile.mkdtemp())
         started = time.monotonic()
-        document = ours(url, 1, SWEEP_REQUESTS, SWEEP_TOKENS, "--sweep", SWEEP, "--output", str(out))
+        document = ours(
+            url, 1, SWEEP_REQUESTS, SWEEP_TOKENS, "--sweep", SWEEP, "--output", str(out), cpus=client_cpus
+        )
         took = time.monotonic() - started
         shutil.copy(out / "sweep.png", ROOT / "benchmarks" / "cpu-sweep.png")
         print(f"\n## vLLM CPU sweep ({document['engine']} {document['engine_version']}, tiny model, "

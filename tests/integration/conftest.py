@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from llmserve.plan import MANAGED_LABEL
+from tests.fixtures.cpu_split import on_cpus
 
 SETUP_HINT = "run the suite with ./scripts/test.sh, which installs and builds what it needs"
 
@@ -90,11 +91,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def on_cpus(cpus: Collection[int] | None) -> list[str]:
-    """A command prefix that keeps a process (and what it starts) on these CPUs; none for None."""
-    return ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
 
 
 class Llmserve:

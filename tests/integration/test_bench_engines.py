@@ -5,16 +5,13 @@ On the same server and the same load, llmserve's figures and vLLM's own benchmar
 p50 and output throughput (medians of interleaved rounds), and llmserve's metric code, given vLLM's
 own per-request records, must give vLLM's TPOT, TTFT and E2EL to 1%.
 
-The engine and the clients run on separate CPUs. On a small machine a client that shares the
-engine's cores slows the engine by its own CPU use, each client by a different amount: on 2 cores,
-unpinned, the same server measured 765 output tokens/s with llmserve's client and 505 with vLLM's in
-one round, and whichever client the OS starved saw whole responses arrive at once.
+The engine and the clients run on separate CPUs (tests/fixtures/cpu_split.py): on 2 cores, unpinned,
+the same server measured 765 output tokens/s with llmserve's client and 505 with vLLM's in one round.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 from collections.abc import Callable
@@ -24,22 +21,14 @@ from typing import Any
 import pytest
 
 from llmserve.bench.metrics import Chunk, RequestRecord, request_metrics, summarize
+from tests.fixtures.cpu_split import on_cpus, split_cpus, vllm_cpu_binding
 from tests.fixtures.standin_hub import model_files, populate_cache
-from tests.integration.conftest import Llmserve, free_port, on_cpus
+from tests.integration.conftest import Llmserve, free_port
 from tests.integration.test_tgi_docker import tgi_args
 from tests.integration.test_vllm_engine import READY_TIMEOUT, tiny_args
 
 AGREEMENT = 0.10
 ROUNDS = 5
-
-
-def split_cpus() -> tuple[list[int], list[int]]:
-    """This process's CPUs: the first half for the engine, the rest for the clients (all for both
-    on a one-CPU machine)."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return cpus, cpus
-    return cpus[: len(cpus) // 2], cpus[len(cpus) // 2 :]
 
 
 ENGINE_CPUS, CLIENT_CPUS = split_cpus()
@@ -181,7 +170,7 @@ def test_agrees_with_vllms_benchmark_on_the_cpu_engine(
     port = free_port()
     server = llmserve(
         [*tiny_args(tiny_model, port), "--vllm-python", vllm_python],
-        env={"VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, ENGINE_CPUS))},
+        env=vllm_cpu_binding(ENGINE_CPUS),
         cpus=ENGINE_CPUS,
     )
     server.wait_for(f"ready: vllm is serving {tiny_model}", timeout=READY_TIMEOUT)
