@@ -154,7 +154,7 @@ def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_
     target = tmp_path / "out" / "compose.yaml"
     code, _, err = invoke("render", "compose", str(spec), "-o", str(target))
     assert code == 0, err
-    service = yaml.safe_load(target.read_text())["services"]["vllm-m"]
+    service = yaml.safe_load(target.read_text())["services"]["vllm-org-m"]
     assert service["env_file"] == [str(tmp_path / "secrets.env")]
     # Compose passes the file's lines to the container as they are: LLMSERVE_API_KEY there would be ignored.
     assert (
@@ -187,7 +187,7 @@ def test_output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path: Path, ta
         os.close(reader)
     assert code == 0, err
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
-    assert "vllm-qwen2-5-1-5b-instruct" in received
+    assert "vllm-qwen-qwen2-5-1-5b-instruct" in received
     assert sorted(p.name for p in fifo.parent.iterdir()) == ["stream"]
 
 
@@ -200,7 +200,7 @@ def test_output_to_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path: Pa
     link.symlink_to(real)
     code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(link))
     assert code == 0, err
-    assert link.is_symlink() and "vllm-qwen2-5-1-5b-instruct" in real.read_text()
+    assert link.is_symlink() and "vllm-qwen-qwen2-5-1-5b-instruct" in real.read_text()
     assert sorted(p.name for p in real.parent.iterdir()) == ["compose.yaml"]
 
 
@@ -236,7 +236,7 @@ def test_no_secret_value_reaches_any_output_or_file(tmp_path: Path) -> None:
     everything = out + err + out2 + err2 + written
     for value in (*secrets.values(), "wb-secret-42"):
         assert value not in everything
-    assert "vllm-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
+    assert "vllm-qwen-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
 
 
 @pytest.mark.parametrize("target", ["k8s", "compose"])

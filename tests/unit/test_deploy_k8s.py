@@ -11,6 +11,8 @@ import pytest
 
 from llmserve.deploy import k8s
 from llmserve.deploy.documents import to_yaml_documents
+from llmserve.deploy.names import workload_name
+from llmserve.deploy.settings import DNS1035_LABEL, MAX_NAME_LENGTH
 from llmserve.deploy.workload import container_render
 from llmserve.errors import SpecError
 from llmserve.spec import build_spec
@@ -190,7 +192,9 @@ def test_multi_node_vllm_runs_ray_on_leader_and_workers() -> None:
         "leaderTemplate": ["HF_TOKEN", "VLLM_API_KEY"],
         "workerTemplate": ["HF_TOKEN"],
     }  # least privilege
-    assert kinds["Service"]["metadata"]["name"] == "vllm-big-leader"  # LWS owns the headless `vllm-big`
+    assert (
+        kinds["Service"]["metadata"]["name"] == "vllm-org-big-leader"
+    )  # LWS owns the headless `vllm-org-big`
 
 
 def test_the_leader_script_runs_ray_then_vllm_with_exactly_the_rendered_arguments(tmp_path: Path) -> None:
@@ -307,3 +311,25 @@ def test_tolerations_are_checked() -> None:
                 "deploy": {"tolerations": [{"operator": "Exists", "value": "x"}]},
             }
         )
+
+
+def test_models_that_differ_only_by_organisation_get_different_names(tmp_path: Path) -> None:
+    # Two fine-tunes of one base model in one namespace: one name would make one replace the other.
+    def name(model: str, **deploy: str) -> str:
+        return workload_name(build_spec({"engine": "vllm", "model": model, "deploy": deploy}))
+
+    assert [name(m) for m in ("org-a/llama", "org-b/llama", "llama")] == [
+        "vllm-org-a-llama", "vllm-org-b-llama", "vllm-llama",
+    ]  # fmt: skip
+    long_org = "a-very-long-organisation-name-for-models"
+    cut = {name(f"{long_org}{n}/llama") for n in "12"}
+    assert len(cut) == 2 and all(len(n) <= MAX_NAME_LENGTH and DNS1035_LABEL.match(n) for n in cut)
+    # Compose serves local directories: two named alike are told apart by where they are.
+    for parent in ("a", "b"):
+        (tmp_path / parent / "llama").mkdir(parents=True)
+    local = {name(str(tmp_path / parent / "llama")) for parent in ("a", "b")}
+    assert len(local) == 2 and all(n.startswith("vllm-llama-") for n in local)
+    assert name("org-a/llama", name="chat") == "chat"
+    assert by_kind(objects_for({"engine": "vllm", "model": "org-a/llama"}))["Service"]["metadata"][
+        "name"
+    ] == ("vllm-org-a-llama")
