@@ -626,6 +626,7 @@ def render_compose(
     spec_file: SpecFileArg,
     engine_args: EngineArgs = None,
     output: RenderOutput = None,
+    replicas: Replicas = None, nodes: Nodes = None,
     deploy_name: DeployName = None, startup_budget: StartupBudget = None,
     engine: EngineOpt = None, lenient: Lenient = False,
     image: Image = None, host: Host = None, port: Port = None, gpus: Gpus = None,

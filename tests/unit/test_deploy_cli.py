@@ -145,6 +145,33 @@ def test_compose_refuses_a_spec_laid_out_over_several_nodes(tmp_path: Path) -> N
     assert not target.exists()
 
 
+@pytest.mark.parametrize(
+    ("spec_text", "args"),
+    [
+        ("engine: vllm\nmodel: org/m\ndeploy: {replicas: 2}\n", []),
+        ("engine: vllm\nmodel: org/m\n", ["--replicas", "3"]),
+    ],
+)
+def test_compose_refuses_several_replicas_rather_than_dropping_them(
+    tmp_path: Path, spec_text: str, args: list[str]
+) -> None:
+    # Copies on one host would share its GPUs and its one host port: Compose cannot lay them out.
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(spec_text)
+    target = tmp_path / "compose.yaml"
+    code, out, err = invoke("render", "compose", str(spec), "-o", str(target), *args)
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1, err
+    assert "deploy.replicas" in err and "share" in err and "--replicas 1" in err, err
+    assert not target.exists()
+    code, out, err = invoke("vllm", "org/m", "--replicas", "2", "--render", "compose")
+    assert code == ExitCode.USAGE and out == "" and err.count("\n") == 1, err
+    # A spec written for Kubernetes renders for one host when the option says one copy.
+    code, out, err = invoke("render", "compose", str(spec), *args, "--replicas", "1")
+    assert code == 0, err
+    assert list(yaml.safe_load(out)["services"]) == ["vllm-org-m"]
+
+
 def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_path: Path) -> None:
     spec = tmp_path / "specs" / "served.yaml"
     spec.parent.mkdir()

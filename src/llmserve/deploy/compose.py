@@ -1,4 +1,5 @@
-"""A Compose file for a spec: the engine's container as one service, on this host.
+"""A Compose file for a spec: the engine's container as one service, on this host (one copy: Compose's
+replicas would share the host's GPUs and port, so several are refused).
 
 Pure: spec in, the Compose document out. Secrets come from the environment docker-compose runs in,
 or from an env_file; no value is ever written into the file.
@@ -29,6 +30,12 @@ def render(spec: ServeSpec) -> Document:
         raise SpecError(
             f"deploy.nodes: {spec.deploy.nodes}: a Compose file runs on one host; "
             "use `render k8s` to spread the model over nodes, or set deploy.nodes: 1"
+        )
+    if spec.deploy.replicas > 1:  # Compose's own replicas would all reserve the same GPUs and host port
+        raise SpecError(
+            f"deploy.replicas: {spec.deploy.replicas}: copies on one host would share its GPUs and port "
+            f"{spec.effective_port}; use `render k8s` for copies, or set deploy.replicas: 1 (--replicas 1) "
+            "and render one file per copy with its own gpus and port"
         )
     work = workload(spec)
     container = work.container
