@@ -123,6 +123,13 @@ def _count_or_auto(value: str) -> int | str:
         raise typer.BadParameter(f"{value!r} is neither a whole number nor auto") from None
 
 
+def _output_path(value: str) -> Path:
+    """A path to write to; an empty one (`-o "$UNSET"`) would mean the current directory."""
+    if not value:
+        raise typer.BadParameter("the path is empty; name a file or directory to write")
+    return Path(value)
+
+
 TensorParallel = Annotated[
     Any,
     typer.Option(
@@ -217,7 +224,11 @@ RenderTarget = Annotated[
 RenderOutput = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="With a render: write here (FILE.yaml: one file; DIR: one file per object)."
+        "--output",
+        "-o",
+        parser=_output_path,
+        metavar="PATH",
+        help="With a render: write here (FILE.yaml: one file; DIR: one file per object).",
     ),
 ]
 Namespace = Annotated[str | None, typer.Option(help="Kubernetes namespace [default: kubectl's].")]
@@ -267,7 +278,13 @@ BenchRate = Annotated[float | None, typer.Option(help="Open loop: Poisson arriva
 BenchSweep = Annotated[str | None, typer.Option(help="One run per level: concurrency=1,2,4 or rate=1,2,4.")]
 BenchOutput = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write JSON, CSV, plots and an HTML report here."),
+    typer.Option(
+        "--output",
+        "-o",
+        parser=_output_path,
+        metavar="PATH",
+        help="Write JSON, CSV, plots and an HTML report here.",
+    ),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -711,7 +728,10 @@ def convert(
     ],
     to: Annotated[str | None, typer.Option(help="Target engine [default: vllm].")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the spec to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", parser=_output_path, metavar="PATH", help="Write the spec to this file."
+        ),
     ] = None,
 ) -> None:
     """Turn a docker run / text-generation-launcher / vllm serve line into an llmserve spec."""

@@ -99,6 +99,31 @@ def test_bad_deploy_input_is_one_line_exit_2_and_writes_nothing(
     assert list(where.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["render", "k8s", str(EXAMPLES / "qwen.yaml"), "OUTPUT"],
+        ["render", "compose", str(EXAMPLES / "qwen.yaml"), "OUTPUT"],
+        ["tgi", "gpt2", "--render", "k8s", "OUTPUT"],
+        ["convert", "OUTPUT", "--", "vllm", "serve", "org/m"],
+        ["bench", "run", "http://127.0.0.1:9", "OUTPUT"],
+    ],
+)
+@pytest.mark.parametrize("empty", [["-o", ""], ["--output="]])
+def test_an_empty_output_path_is_refused_not_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], empty: list[str]
+) -> None:
+    # `-o "$OUT"` with OUT unset must not write files into wherever the shell happens to be.
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    index = command.index("OUTPUT")
+    code, out, err = invoke(*command[:index], *empty, *command[index + 1 :])
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "empty" in err and "-o" in err, err
+    assert list(here.iterdir()) == []
+
+
 def test_serve_commands_render_instead_of_running() -> None:
     code, out, err = invoke("vllm", "Qwen/Qwen2.5-1.5B-Instruct", "--tp", "2", "--render", "k8s")
     assert code == 0, err
