@@ -216,6 +216,44 @@ def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_
     assert "sk-live-123456" not in err + target.read_text()
 
 
+def test_the_hints_say_where_the_api_key_comes_from_a_file_never_llmserve_api_key(tmp_path: Path) -> None:
+    key = tmp_path / "api.key"
+    key.write_text("sk-from-file-123\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("engine: vllm\nmodel: org/m\napi_key: file:api.key\nhf_token: env:MY_HF\n")
+    code, out, err = invoke("render", "k8s", str(spec))
+    assert code == 0, err
+    assert (
+        f'printf %s "$(cat {key})" | kubectl create secret generic vllm-org-m-api-key '
+        "--from-file=api-key=/dev/stdin" in err
+    )
+    assert 'printf %s "$MY_HF" | kubectl create secret generic hf-token' in err
+    target = tmp_path / "compose.yaml"
+    code, _, err2 = invoke("render", "compose", str(spec), "-o", str(target))
+    assert code == 0, err2
+    assert f'then: LLMSERVE_API_KEY="$(cat {key})" docker-compose -f {target} up -d' in err2
+    assert (
+        "HF_TOKEN=${MY_HF:-}" in yaml.safe_load(target.read_text())["services"]["vllm-org-m"]["environment"]
+    )
+    assert "LLMSERVE_API_KEY" not in err and "sk-from-file" not in out + err + err2 + target.read_text()
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_a_secret_among_the_engine_arguments_as_a_plain_word_is_refused_not_written(
+    tmp_path: Path, target: str
+) -> None:
+    # Not after a secret flag, so not caught by name: the one policy still knows the value.
+    where = tmp_path / "rendered.yaml"
+    code, out, err = invoke(
+        "render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(where), "--", "--chat-template", "sk-live-123456",
+        env={"LLMSERVE_API_KEY": "sk-live-123456"},
+    )  # fmt: skip
+    assert code == ExitCode.USAGE, err
+    assert out == "" and err.count("\n") == 1 and "argument --chat-template carries a secret" in err, err
+    assert "sk-live-123456" not in err
+    assert not where.exists()
+
+
 def test_an_existing_claim_gets_no_note_about_a_claim_llmserve_would_create(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text("engine: vllm\nmodel: org/m\ndeploy: {replicas: 3, storage: {existing_claim: models}}\n")

@@ -246,8 +246,8 @@ def test_api_key_and_user_secrets_are_references_and_commands_use_variables() ->
     assert refs["WANDB_API_KEY"]["name"] == "vllm-m-env"
     commands = k8s.secret_commands(build_spec(data))
     assert commands[1] == (
-        'printf %s "$LLMSERVE_API_KEY" | kubectl create secret generic vllm-m-api-key '
-        "--from-file=api-key=/dev/stdin"
+        ': "${LLMSERVE_API_KEY:?is not set}" && printf %s "$LLMSERVE_API_KEY" | '
+        "kubectl create secret generic vllm-m-api-key --from-file=api-key=/dev/stdin"
     )
     assert all("sk-live" not in line and "wb-999" not in line for line in commands)
 
@@ -333,3 +333,76 @@ def test_models_that_differ_only_by_organisation_get_different_names(tmp_path: P
     assert by_kind(objects_for({"engine": "vllm", "model": "org-a/llama"}))["Service"]["metadata"][
         "name"
     ] == ("vllm-org-a-llama")
+
+
+def run_secret_commands(lines: list[str], tmp_path: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Run the printed lines in sh, with a `kubectl` that records the Secret each would create."""
+    import json
+    import subprocess
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    record = tmp_path / "secrets.jsonl"
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        "name, source = sys.argv[4], sys.argv[-1]\n"
+        "text = sys.stdin.read()\n"
+        "if source.startswith('--from-env-file='):\n"
+        "    data = dict(line.split('=', 1) for line in text.splitlines())\n"
+        "else:\n"
+        "    data = {source.removeprefix('--from-file=').split('=', 1)[0]: text}\n"
+        f"open({str(record)!r}, 'a').write(json.dumps([name, data]) + '\\n')\n"
+    )
+    kubectl.chmod(0o755)
+    for line in lines:
+        subprocess.run(["sh", "-c", line], env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env}, check=False)
+    return dict(json.loads(line) for line in record.read_text().splitlines()) if record.exists() else {}
+
+
+def test_the_secret_commands_read_each_secret_where_the_spec_keeps_it(tmp_path: Path) -> None:
+    # A key read from a file must not be looked for in $LLMSERVE_API_KEY, nor a referenced variable in
+    # a variable of another name: the Secret would be created empty.
+    (tmp_path / "keys dir").mkdir()
+    (tmp_path / "keys dir" / "api.key").write_text("sk-from-file-123\n")
+    (tmp_path / "pat.txt").write_text("pat-from-file-456\n")
+    data = {
+        "engine": "vllm",
+        "model": "org/m",
+        "api_key": "file:keys dir/api.key",
+        "hf_token": "env:MY_HF",
+        "env": {"DB_PASSWORD": "env:DB_PASS", "GH_PAT": "file:pat.txt", "PLAIN": "x"},
+    }
+    lines = k8s.secret_commands(build_spec(data, base_dir=tmp_path))
+    assert "LLMSERVE_API_KEY" not in " ".join(lines) and all("sk-from" not in line for line in lines)
+    secrets = run_secret_commands(lines, tmp_path, {"MY_HF": "hf_abc", "DB_PASS": "db-secret"})
+    assert secrets == {
+        "hf-token": {"token": "hf_abc"},
+        "vllm-org-m-api-key": {"api-key": "sk-from-file-123"},
+        "vllm-org-m-env": {"DB_PASSWORD": "db-secret", "GH_PAT": "pat-from-file-456"},
+    }
+
+
+def test_a_secret_command_creates_nothing_when_its_variable_is_unset(tmp_path: Path) -> None:
+    # An empty API key Secret would start vLLM with no key at all: a server open to anyone.
+    data = {"engine": "vllm", "model": "org/m", "api_key": "env:MY_KEY", "env": {"A_TOKEN": "env:MY_TOKEN"}}
+    lines = k8s.secret_commands(build_spec(data))
+    assert run_secret_commands(lines, tmp_path, {"MY_TOKEN": "t-123"}) == {
+        "hf-token": {"token": ""},  # optional: anonymous downloads
+        "vllm-org-m-env": {"A_TOKEN": "t-123"},
+    }
+
+
+def test_environment_entries_given_by_reference_are_secret_references_never_values(tmp_path: Path) -> None:
+    # `file:` is read when the spec is loaded: its content must not land in the objects (nor, masked
+    # as ***, in the documents on stdout); `env:NAME` must not reach the pod as the text "env:NAME".
+    (tmp_path / "pat.txt").write_text("pat-from-file-456\n")
+    data = {"engine": "vllm", "model": "org/m", "env": {"GH_PAT": "file:pat.txt", "MY_SETTING": "env:FOO"}}
+    objects = k8s.render(build_spec(data, base_dir=tmp_path))
+    text = to_yaml_documents(objects)
+    assert "pat-from-file-456" not in text and "env:FOO" not in text
+    env = by_kind(objects)["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    refs = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in env}
+    assert refs["GH_PAT"] == {"name": "vllm-org-m-env", "key": "GH_PAT", "optional": False}
+    assert refs["MY_SETTING"] == {"name": "vllm-org-m-env", "key": "MY_SETTING", "optional": False}

@@ -36,7 +36,7 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         if namespace:
             console.info(f"the objects go into namespace {namespace}; unless it exists:")
             console.detail(f"kubectl create namespace {namespace}")
-        console.info("create the Secrets the objects read (values come from your environment):")
+        console.info("create the Secrets the objects read (values read from your environment or files):")
         for line in k8s.secret_commands(spec):
             console.detail(line)
         if output is None:
@@ -63,5 +63,4 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
             console.info(f"{spec.deploy.env_file} must set these variables for the engine: {names}")
         else:
             console.info(f"docker-compose reads the secrets from these environment variables: {names}")
-    where = output if output is not None else "FILE"
-    console.info(f"then: docker-compose -f {where} up -d")
+    console.info(f"then: {compose.up_command(spec, str(output) if output is not None else 'FILE')}")
