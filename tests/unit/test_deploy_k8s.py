@@ -406,3 +406,40 @@ def test_environment_entries_given_by_reference_are_secret_references_never_valu
     refs = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in env}
     assert refs["GH_PAT"] == {"name": "vllm-org-m-env", "key": "GH_PAT", "optional": False}
     assert refs["MY_SETTING"] == {"name": "vllm-org-m-env", "key": "MY_SETTING", "optional": False}
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        {"tolerations": [{"key": "bad key!", "operator": "Exists"}]},
+        {"tolerations": [{"key": "gpu", "value": "v a l"}]},
+        {"tolerations": [{"key": "gpu", "value": "x" * 64}]},
+        {"tolerations": [{"key": "Example.com/gpu", "operator": "Exists"}]},
+        {"node_selector": {"example.com/" + "n" * 64: "x"}},
+        {"node_selector": {"x" * 254 + "/gpu": "x"}},
+    ],
+)
+def test_tolerations_and_node_labels_kubernetes_would_refuse_are_refused_here(deploy: dict[str, Any]) -> None:
+    # The schemas have no patterns for these: the objects would validate offline and fail at apply.
+    with pytest.raises(SpecError, match=r"deploy\.(tolerations|node_selector)") as raised:
+        build_spec({"engine": "vllm", "model": "m", "deploy": deploy})
+    assert "\n" not in raised.value.message
+
+
+def test_well_formed_tolerations_render_as_given() -> None:
+    tolerations = [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "dedicated", "value": "llm-serving"},
+    ]
+    deploy = {
+        "tolerations": tolerations,
+        "node_selector": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+    }
+    pod = by_kind(objects_for({"engine": "vllm", "model": "m", "deploy": deploy}))["Deployment"]["spec"][
+        "template"
+    ]
+    assert pod["spec"]["tolerations"] == [tolerations[0], {"operator": "Equal", **tolerations[1]}]
+    for version in KUBERNETES_VERSIONS:
+        validate_kubernetes(
+            by_kind(objects_for({"engine": "vllm", "model": "m", "deploy": deploy}))["Deployment"], version
+        )

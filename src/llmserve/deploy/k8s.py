@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmserve.deploy.documents import MANAGED_BY
-from llmserve.deploy.settings import LABEL_VALUE, PROBE_PERIOD_SECONDS
+from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, is_label_value
 from llmserve.deploy.workload import (
     API_KEY_KEY,
     DRAIN_SECONDS,
@@ -91,7 +91,7 @@ def _labels(work: Workload) -> dict[str, str]:
         f"{LABEL_PREFIX}engine": work.spec.engine,
     }
     version = work.plan.engine_version
-    if version and len(version) <= 63 and LABEL_VALUE.fullmatch(version):
+    if version and is_label_value(version):
         labels["app.kubernetes.io/version"] = version
     return labels
 

@@ -27,6 +27,7 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
+MAX_LABEL_LENGTH = 63
 MAX_INT32 = 2**31 - 1  # Kubernetes' counts (replicas, size, failureThreshold) are int32
 MAX_NAME_LENGTH = 40  # LeaderWorkerSet derives StatefulSet and revision names from it: keep room
 PROBE_PERIOD_SECONDS = 10
@@ -52,6 +53,16 @@ def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, l
             f"starting with {first}"
         )
     return value
+
+
+def is_label_value(value: str) -> bool:
+    return len(value) <= MAX_LABEL_LENGTH and LABEL_VALUE.fullmatch(value) is not None
+
+
+def is_label_key(key: str) -> bool:
+    """`name` or `prefix/name`: a DNS subdomain of at most 253 characters, then at most 63."""
+    prefix, _, name = key.rpartition("/")
+    return _LABEL_KEY.fullmatch(key) is not None and len(prefix) <= 253 and len(name) <= MAX_LABEL_LENGTH
 
 
 def _quantity(value: str | None) -> str | None:
@@ -117,6 +128,23 @@ class Toleration(_Strict):
     operator: Literal["Equal", "Exists"] = "Equal"
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str | None) -> str | None:
+        if key is not None and not is_label_key(key):
+            raise ValueError(f"key {key!r} is not a node taint key; use e.g. nvidia.com/gpu")
+        return key
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str | None) -> str | None:
+        if value is not None and not is_label_value(value):
+            raise ValueError(
+                f"value {value!r} is not a taint value; use at most {MAX_LABEL_LENGTH} letters, digits, "
+                "'-', '_' and '.', starting and ending with a letter or digit"
+            )
+        return value
 
     @model_validator(mode="after")
     def _operator_fits(self) -> Toleration:
@@ -220,7 +248,7 @@ class DeployOptions(_Strict):
     @classmethod
     def _node_selector(cls, selector: dict[str, str]) -> dict[str, str]:
         for key, value in selector.items():
-            if not _LABEL_KEY.fullmatch(key) or not LABEL_VALUE.fullmatch(value) or len(value) > 63:
+            if not is_label_key(key) or not is_label_value(value):
                 raise ValueError(f"{key}={value!r} is not a node label; use e.g. nvidia.com/gpu.product=H100")
         return selector
 
