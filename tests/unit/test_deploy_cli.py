@@ -124,6 +124,43 @@ def test_an_empty_output_path_is_refused_not_the_current_directory(
     assert list(here.iterdir()) == []
 
 
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tp", "99999999999999999999", "--gpus", "all"], "tensor_parallel_size: 99999999999999999999"),
+        (["--tp", "2147483648", "--gpus", "all"], "tensor_parallel_size: 2147483648"),  # int32, as all counts
+        (["--shm-size", "99999999999g"], "shm_size: 99999999999g"),
+    ],
+)
+def test_numbers_beyond_what_kubernetes_and_docker_hold_are_refused(
+    tmp_path: Path, target: str, args: list[str], message: str
+) -> None:
+    # A quantity holds at most 2^63-1: such objects validate offline, but the API server refuses them.
+    # (vLLM's GPU count is checked against int32, as every count the objects hold.)
+    where = tmp_path / "out.yaml"
+    code, out, err = invoke("vllm", "org/m", *args, "--render", target, "-o", str(where))
+    assert code == ExitCode.USAGE, err
+    assert out == "" and err.count("\n") == 1 and message in err and "lower it" in err, err
+    assert not where.exists()
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        "{resources: {memory: 99999999999999999999Gi}}",
+        "{resources: {cpu: '9223372036854775808'}}",
+        "{storage: {size: 9Ei}}",
+    ],
+)
+def test_spec_quantities_beyond_what_kubernetes_holds_are_refused(tmp_path: Path, deploy: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"engine: vllm\nmodel: org/m\ndeploy: {deploy}\n")
+    code, out, err = invoke("render", "k8s", str(spec))
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "2^63" in err, err
+
+
 def test_serve_commands_render_instead_of_running() -> None:
     code, out, err = invoke("vllm", "Qwen/Qwen2.5-1.5B-Instruct", "--tp", "2", "--render", "k8s")
     assert code == 0, err

@@ -7,6 +7,7 @@ other spec field live here; the engine-dependent ones are in `check_engine_fits`
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,13 @@ from pydantic import (
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY_SCALES = {
+    "": Decimal(1), "m": Decimal("0.001"),
+    **{unit: Decimal(1000**power) for power, unit in enumerate("kMGTPE", start=1)},
+    **{f"{unit}i": Decimal(1024**power) for power, unit in enumerate("KMGTPE", start=1)},
+}  # fmt: skip
+MAX_QUANTITY = 2**63 - 1  # "no quantity may represent a number greater than 2^63-1"
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
@@ -65,9 +72,20 @@ def is_label_key(key: str) -> bool:
     return _LABEL_KEY.fullmatch(key) is not None and len(prefix) <= 253 and len(name) <= MAX_LABEL_LENGTH
 
 
+def quantity_problem(value: str) -> str | None:
+    """Why `value` is no Kubernetes quantity (resources, sizes), or None."""
+    match = _QUANTITY.fullmatch(value)
+    if match is None:
+        return f"{value!r} is not a Kubernetes quantity; write e.g. 8, 500m, 64Gi"
+    if Decimal(match[1]) * _QUANTITY_SCALES[match[2] or ""] > MAX_QUANTITY:
+        return f"{value} is more than a Kubernetes quantity holds (2^63-1); lower it"
+    return None
+
+
 def _quantity(value: str | None) -> str | None:
-    if value is not None and not _QUANTITY.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Kubernetes quantity; write e.g. 8, 500m, 64Gi")
+    problem = None if value is None else quantity_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

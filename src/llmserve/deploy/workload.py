@@ -13,7 +13,7 @@ from pathlib import Path
 
 from llmserve import engines
 from llmserve.deploy.names import workload_name
-from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, DeployOptions
+from llmserve.deploy.settings import MAX_INT32, PROBE_PERIOD_SECONDS, DeployOptions, quantity_problem
 from llmserve.engines import tgi, vllm
 from llmserve.engines.common import HF_TOKEN_ENV
 from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, lookup
@@ -159,6 +159,16 @@ def workload(spec: ServeSpec) -> Workload:
     hidden = {item.env for item in secrets}
     env = {key: value for key, value in plan.launch.env.items() if key not in hidden}
     gpus = 0 if spec.gpus == "none" else (spec.tensor_parallel_size or 1)
+    if gpus > MAX_INT32:
+        raise SpecError(
+            f"tensor_parallel_size: {gpus} GPUs per pod is more than a Kubernetes count holds "
+            f"({MAX_INT32}); lower it"
+        )
+    shm_size = spec.shm_size or f"{SHM_GIB_PER_GPU * max(gpus, 1)}g"
+    if quantity_problem(quantity(shm_size)):  # Docker's sizes are int64 bytes too
+        raise SpecError(
+            f"shm_size: {shm_size} is more bytes than Kubernetes and Docker hold (2^63-1); lower it"
+        )
     return Workload(
         name=name,
         spec=spec,
@@ -167,7 +177,7 @@ def workload(spec: ServeSpec) -> Workload:
         env=env,
         secrets=tuple(secrets),
         gpus=gpus,
-        shm_size=spec.shm_size or f"{SHM_GIB_PER_GPU * max(gpus, 1)}g",
+        shm_size=shm_size,
     )
 
 
