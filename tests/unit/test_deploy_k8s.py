@@ -443,3 +443,33 @@ def test_well_formed_tolerations_render_as_given() -> None:
         validate_kubernetes(
             by_kind(objects_for({"engine": "vllm", "model": "m", "deploy": deploy}))["Deployment"], version
         )
+
+
+def test_cpu_may_be_a_yaml_number_and_a_size_without_unit_is_refused_with_the_fix() -> None:
+    # `cpu: 8` is how Kubernetes manifests write it; `memory: 64` would be 64 bytes, never meant.
+    data = {"engine": "vllm", "model": "m", "deploy": {"resources": {"cpu": 8, "memory": "64Gi"}}}
+    container = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"]["cpu"] == "8"
+    half = {"engine": "vllm", "model": "m", "deploy": {"resources": {"cpu": 0.5}}}
+    assert (
+        by_kind(objects_for(half))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"][
+            "requests"
+        ]["cpu"]
+        == "0.5"
+    )
+    for deploy, fix in (({"resources": {"memory": 64}}, "64Gi"), ({"storage": {"size": 100}}, "100Gi")):
+        with pytest.raises(SpecError, match=f"has no unit.*{fix}"):
+            build_spec({"engine": "vllm", "model": "m", "deploy": deploy})
+    with pytest.raises(SpecError, match="a string"):
+        build_spec({"engine": "vllm", "model": "m", "deploy": {"resources": {"cpu": True}}})
+    # `llmserve schema` agrees, for editors.
+    from jsonschema import Draft202012Validator
+
+    from llmserve.spec import ServeSpec
+
+    schema = Draft202012Validator(ServeSpec.model_json_schema())
+    verdicts = [
+        schema.is_valid({"engine": "vllm", "model": "m", "deploy": {"resources": resources}})
+        for resources in ({"cpu": 8}, {"cpu": 0.5}, {"cpu": True}, {"memory": 64})
+    ]
+    assert verdicts == [True, True, False, False]

@@ -89,6 +89,16 @@ def _quantity(value: str | None) -> str | None:
     return value
 
 
+def _number_as_quantity(value: object, *, unit: str | None) -> object:
+    """A YAML number as the quantity it means: cores for cpu (`cpu: 8`); for a size, whose bare number
+    would be bytes, the fix with the `unit` meant."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    if unit is not None:
+        raise ValueError(f"{value} has no unit, so it would be bytes; write e.g. {value}{unit}")
+    return str(value)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
@@ -103,6 +113,11 @@ class CacheStorage(_Strict):
         description="ReadWriteOnce for one pod, ReadWriteMany (shared) for more [default: by pod count].",
     )
     existing_claim: str | None = Field(None, description="Use this claim instead of creating one.")
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_number(cls, size: object) -> object:
+        return _number_as_quantity(size, unit="Gi")
 
     @field_validator("size")
     @classmethod
@@ -132,8 +147,17 @@ class CacheStorage(_Strict):
 class Resources(_Strict):
     """CPU and memory per pod (GPUs follow from tensor_parallel_size)."""
 
-    cpu: str | None = Field(None, description="CPU request, e.g. 8.")
+    cpu: str | None = Field(
+        None,
+        description="CPU request, e.g. 8.",
+        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]},
+    )
     memory: str | None = Field(None, description="Memory request and limit, e.g. 64Gi.")
+
+    @field_validator("cpu", "memory", mode="before")
+    @classmethod
+    def _numbers(cls, value: object, info: ValidationInfo) -> object:
+        return _number_as_quantity(value, unit="Gi" if info.field_name == "memory" else None)
 
     @field_validator("cpu", "memory")
     @classmethod
