@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from llmserve import __version__
+from llmserve import __version__, grammar
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
 from llmserve.options import DEPLOY_OPTION_FIELDS, OPTION_FIELDS
 from llmserve.redaction import masked_word
@@ -124,9 +124,11 @@ def _count_or_auto(value: str) -> int | str:
 
 
 def _output_path(value: str) -> Path:
-    """A path to write to; an empty one (`-o "$UNSET"`) would mean the current directory."""
+    """A path to write to, on one line: an empty one (`-o "$UNSET"`) would mean the current directory."""
     if not value:
         raise typer.BadParameter("the path is empty; name a file or directory to write")
+    if not grammar.matches(grammar.ONE_LINE, value):
+        raise typer.BadParameter("the path holds a line break or control character; choose a plain name")
     return Path(value)
 
 

@@ -161,6 +161,27 @@ def test_spec_quantities_beyond_what_kubernetes_holds_are_refused(tmp_path: Path
     assert out == "" and err.count("\n") == 1 and "2^63" in err, err
 
 
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_the_then_line_quotes_the_output_path_for_the_shell(tmp_path: Path, target: str) -> None:
+    # Pasting the line must apply the file written, not run what its name says.
+    import shlex
+
+    where = tmp_path / "my dir" / "out $(touch pwned) `x`.yaml"
+    code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(where))
+    assert code == 0, err
+    then = next(line for line in err.splitlines() if line.startswith("llmserve: then: "))
+    words = shlex.split(then.removeprefix("llmserve: then: "))
+    assert str(where) in words and where.exists()
+
+
+@pytest.mark.parametrize("path", ["out\n.yaml", "out\x1b[2J.yaml", "\r"])
+def test_an_output_path_with_control_characters_is_refused(tmp_path: Path, path: str) -> None:
+    code, out, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(tmp_path / path))
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "control character" in err and "\x1b" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
 def test_serve_commands_render_instead_of_running() -> None:
     code, out, err = invoke("vllm", "Qwen/Qwen2.5-1.5B-Instruct", "--tp", "2", "--render", "k8s")
     assert code == 0, err

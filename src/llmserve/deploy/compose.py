@@ -7,6 +7,7 @@ or from an env_file; no value is ever written into the file.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from llmserve.deploy.settings import PROBE_PERIOD_SECONDS
@@ -101,7 +102,7 @@ def up_command(spec: ServeSpec, compose_file: str) -> str:
     work = workload(spec)
     from_files = [] if work.options.env_file else [secret for secret in work.secrets if secret.file]
     assignments = "".join(f"{secret.variable}={secret.shell_value()} " for secret in from_files)
-    return f"{assignments}docker-compose -f {compose_file} up -d"
+    return f"{assignments}docker-compose -f {shlex.quote(compose_file)} up -d"
 
 
 def _from_environment(secret: SecretEnv) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from llmserve.console import Console
@@ -44,7 +45,7 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
                 "then: save the documents and kubectl apply -f FILE, or pipe them: … | kubectl apply -f -"
             )
         else:
-            console.info(f"then: kubectl apply -f {output}")
+            console.info(f"then: kubectl apply -f {shlex.quote(str(output))}")
         return
     document = compose.render(spec)
     if output is None:
