@@ -182,6 +182,23 @@ def test_an_output_path_with_control_characters_is_refused(tmp_path: Path, path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "warned"),
+    [
+        (["--service-type", "LoadBalancer"], {}, True),
+        (["--service-type", "NodePort"], {}, True),
+        (["--service-type", "LoadBalancer"], {"LLMSERVE_API_KEY": "sk-live-123456"}, False),
+        ([], {}, False),  # ClusterIP: reachable inside the cluster only
+    ],
+)
+def test_a_service_outside_the_cluster_without_an_api_key_is_warned_about(
+    args: list[str], env: dict[str, str], warned: bool
+) -> None:
+    code, _, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), *args, env=env)
+    assert code == 0, err
+    assert ("warning: Service type" in err and "without an API key" in err) == warned, err
+
+
 def test_serve_commands_render_instead_of_running() -> None:
     code, out, err = invoke("vllm", "Qwen/Qwen2.5-1.5B-Instruct", "--tp", "2", "--render", "k8s")
     assert code == 0, err

@@ -21,6 +21,12 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         raise SpecError(f"--render {target!r} is not a target; use k8s or compose")
     if target == "k8s":
         objects = k8s.render(spec)
+        service_type = spec.deploy.service_type
+        if service_type != "ClusterIP" and spec.api_key is None and spec.deploy.api_key_secret is None:
+            console.warn(
+                f"Service type {service_type} without an API key: anyone who can reach the nodes or the "
+                "load balancer can use the server; set api_key (it becomes a Secret reference)"
+            )
         if output is None:
             console.result(to_yaml_documents(objects).rstrip("\n"))
         else:
