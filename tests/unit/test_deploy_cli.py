@@ -68,6 +68,24 @@ def test_render_k8s_to_a_directory_never_removes_files_it_did_not_render(tmp_pat
         assert (out_dir / name).read_text() == text
 
 
+def test_render_k8s_to_a_directory_replaces_a_planted_link_never_its_target(tmp_path: Path) -> None:
+    # In a shared directory, a link named like an object file must not turn the render into a write
+    # to wherever it points; only a path the user names (-o FILE) is followed.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out_dir = tmp_path / "deploy"
+    out_dir.mkdir()
+    (out_dir / "02-deployment.yaml").symlink_to(victim)
+    fifo = out_dir / "03-service.yaml"
+    os.mkfifo(fifo)  # nobody reads it: writing into it would wait forever
+    code, _, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(out_dir))
+    assert code == 0, err
+    assert victim.read_text() == "precious\n"
+    for name in ("02-deployment.yaml", "03-service.yaml"):
+        assert (out_dir / name).is_file() and not (out_dir / name).is_symlink()
+    assert yaml.safe_load((out_dir / "02-deployment.yaml").read_text())["kind"] == "Deployment"
+
+
 def test_render_k8s_to_a_yaml_file_writes_one_multi_document_file(tmp_path: Path) -> None:
     target = tmp_path / "all.yaml"
     assert invoke("render", "k8s", str(EXAMPLES / "tgi-gpt2.yaml"), "-o", str(target))[0] == 0
