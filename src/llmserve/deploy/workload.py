@@ -145,7 +145,6 @@ def workload(spec: ServeSpec) -> Workload:
     plan = container_render(spec)
     assert isinstance(plan.launch, ContainerLaunch)
     name = workload_name(spec)
-
     secrets = [
         _secret(spec, "hf_token", HF_TOKEN_ENV, spec.deploy.hf_token_secret, HF_TOKEN_KEY, optional=True)
     ]
