@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from llmserve import __version__
+from llmserve import __version__, grammar
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
 from llmserve.options import DEPLOY_OPTION_FIELDS, OPTION_FIELDS
 from llmserve.redaction import masked_word
@@ -123,6 +123,15 @@ def _count_or_auto(value: str) -> int | str:
         raise typer.BadParameter(f"{value!r} is neither a whole number nor auto") from None
 
 
+def _output_path(value: str) -> Path:
+    """A path to write to, on one line: an empty one (`-o "$UNSET"`) would mean the current directory."""
+    if not value:
+        raise typer.BadParameter("the path is empty; name a file or directory to write")
+    if not grammar.matches(grammar.ONE_LINE, value):
+        raise typer.BadParameter("the path holds a line break or control character; choose a plain name")
+    return Path(value)
+
+
 TensorParallel = Annotated[
     Any,
     typer.Option(
@@ -222,7 +231,11 @@ RenderTarget = Annotated[
 RenderOutput = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="With a render: write here (FILE.yaml: one file; DIR: one file per object)."
+        "--output",
+        "-o",
+        parser=_output_path,
+        metavar="PATH",
+        help="With a render: write here (FILE.yaml: one file; DIR: one file per object).",
     ),
 ]
 Namespace = Annotated[str | None, typer.Option(help="Kubernetes namespace [default: kubectl's].")]
@@ -272,7 +285,13 @@ BenchRate = Annotated[float | None, typer.Option(help="Open loop: Poisson arriva
 BenchSweep = Annotated[str | None, typer.Option(help="One run per level: concurrency=1,2,4 or rate=1,2,4.")]
 BenchOutput = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write JSON, CSV, plots and an HTML report here."),
+    typer.Option(
+        "--output",
+        "-o",
+        parser=_output_path,
+        metavar="PATH",
+        help="Write JSON, CSV, plots and an HTML report here.",
+    ),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -631,6 +650,7 @@ def render_compose(
     spec_file: SpecFileArg,
     engine_args: EngineArgs = None,
     output: RenderOutput = None,
+    replicas: Replicas = None, nodes: Nodes = None,
     deploy_name: DeployName = None, startup_budget: StartupBudget = None,
     engine: EngineOpt = None, lenient: Lenient = False,
     image: Image = None, host: Host = None, port: Port = None, gpus: Gpus = None,
@@ -715,7 +735,10 @@ def convert(
     ],
     to: Annotated[str | None, typer.Option(help="Target engine [default: vllm].")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the spec to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", parser=_output_path, metavar="PATH", help="Write the spec to this file."
+        ),
     ] = None,
 ) -> None:
     """Turn a docker run / text-generation-launcher / vllm serve line into an llmserve spec."""

@@ -14,12 +14,16 @@ def is_stream(path: Path) -> bool:
     return path.exists() and not path.is_file() and not path.is_dir()
 
 
-def write_atomically(path: Path, text: str, *, create_parent: bool = False) -> None:
+def write_atomically(
+    path: Path, text: str, *, create_parent: bool = False, named_by_user: bool = True
+) -> None:
     """Write the whole file or nothing: a temporary file beside it, renamed over it.
 
-    A stream is written into; a symlink's target is replaced and the link kept.
+    At a path the user named, a stream is written into; a symlink's target is replaced and the link
+    kept. A name llmserve chose (a file in an output directory) is replaced whatever it is: a link or
+    pipe planted there is never followed nor waited on.
     """
-    if is_stream(path):
+    if named_by_user and is_stream(path):
         try:
             with path.open("w", encoding="utf-8") as stream:
                 stream.write(text)
@@ -28,7 +32,7 @@ def write_atomically(path: Path, text: str, *, create_parent: bool = False) -> N
                 f"cannot write {path} ({error.strerror}); choose a writable path with -o"
             ) from None
         return
-    if path.is_symlink() and path.is_file():
+    if named_by_user and path.is_symlink() and path.is_file():
         path = Path(os.path.realpath(path))
     try:
         if create_parent:

@@ -194,6 +194,11 @@ def _replace_known(text: str) -> str:
     return _DEFAULT.known_replaced(text)
 
 
+def holds_secret(text: str) -> bool:
+    """Whether `text` holds a secret value llmserve has seen (which every output would mask)."""
+    return _replace_known(text) != text
+
+
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """Free text (a message, a log line, an HTTP body) with every secret in it masked."""
     return (Redactor(extra) if extra else _DEFAULT).text(text)

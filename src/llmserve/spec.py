@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -17,9 +18,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -132,6 +135,15 @@ def read_secret_file(path: Path) -> str:
         )
     redaction.remember(secret)
     return secret
+
+
+@dataclass(frozen=True)
+class SecretOrigin:
+    """Where a secret of the spec comes from (never the secret): the environment variable of an
+    `env:NAME` reference, the file of a `file:PATH` one, or neither (the spec or an option held it)."""
+
+    variable: str | None = None
+    file: Path | None = None
 
 
 def _one_of(values: tuple[str, ...]) -> str:
@@ -286,6 +298,26 @@ class ServeSpec(_Strict):
     deploy: DeployOptions = Field(
         default_factory=DeployOptions, description="How `llmserve render` lays it out (Kubernetes, Compose)."
     )
+    # The files `file:PATH` secrets were read from, by where they are (api_key, hf_token, env.NAME).
+    _secret_files: dict[str, Path] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_secret_files(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """The values of `file:PATH` secrets are read during validation; where they came from is kept."""
+        spec = handler(data)
+        if isinstance(data, dict):
+            env = data.get("env")
+            given = {field: data.get(field) for field in SECRET_FIELDS}
+            given |= {f"env.{name}": value for name, value in env.items()} if isinstance(env, dict) else {}
+            spec._secret_files = {
+                where: _secret_file(value, info)
+                for where, value in given.items()
+                if isinstance(value, str) and value.startswith(SECRET_FROM_FILE)
+            }
+        return spec
 
     @field_validator("api_key", "hf_token", mode="before")
     @classmethod
@@ -303,7 +335,7 @@ class ServeSpec(_Strict):
             reference = value.removeprefix(SECRET_FROM_FILE)
             if not grammar.matches(grammar.ONE_LINE, reference):
                 raise ValueError("file: names no usable path; write file:PATH")
-            return read_secret_file(host_path(reference, _base_dir(info)))
+            return read_secret_file(_secret_file(value, info))
         if not grammar.matches(grammar.SECRET, value):
             raise ValueError(
                 "the value is empty or spans lines; give the secret on one line, or env:NAME or file:PATH"
@@ -358,9 +390,7 @@ class ServeSpec(_Strict):
             ):
                 raise ValueError(f"{name}: {value!r} names no environment variable; write env:NAME")
             resolved[name] = (
-                read_secret_file(host_path(value.removeprefix(SECRET_FROM_FILE), _base_dir(info)))
-                if value.startswith(SECRET_FROM_FILE)
-                else value
+                read_secret_file(_secret_file(value, info)) if value.startswith(SECRET_FROM_FILE) else value
             )
         redaction.remember(*(value for name, value in resolved.items() if redaction.is_secret_name(name)))
         return resolved
@@ -488,6 +518,17 @@ class ServeSpec(_Strict):
         value = secret.get_secret_value() if secret is not None else ""
         return value if value.startswith(SECRET_FROM_ENV) else None
 
+    def secret_origin(self, where: str) -> SecretOrigin:
+        """Where the secret at `where` (api_key, hf_token or env.NAME) comes from."""
+        if where.startswith("env."):
+            value = self.env.get(where.removeprefix("env."), "")
+        else:
+            secret: SecretStr | None = getattr(self, where)
+            value = secret.get_secret_value() if secret is not None else ""
+        if value.startswith(SECRET_FROM_ENV):
+            return SecretOrigin(variable=value.removeprefix(SECRET_FROM_ENV))
+        return SecretOrigin(file=self._secret_files.get(where))
+
     def with_secrets_resolved(self) -> ServeSpec:
         """The spec with each `env:NAME` secret replaced by its value: done at launch, not before."""
         updates: dict[str, SecretStr] = {}
@@ -538,6 +579,11 @@ ENGINE_LABELS = {"tgi": "TGI", "vllm": "vLLM"}
 
 def _base_dir(info: ValidationInfo) -> Path:
     return Path((info.context or {}).get("base_dir", "."))
+
+
+def _secret_file(reference: str, info: ValidationInfo) -> Path:
+    """The file a `file:PATH` reference names, relative to the spec."""
+    return host_path(reference.removeprefix(SECRET_FROM_FILE), _base_dir(info))
 
 
 def _field_error(field: str, message: str) -> _FieldError:

@@ -68,6 +68,24 @@ def test_render_k8s_to_a_directory_never_removes_files_it_did_not_render(tmp_pat
         assert (out_dir / name).read_text() == text
 
 
+def test_render_k8s_to_a_directory_replaces_a_planted_link_never_its_target(tmp_path: Path) -> None:
+    # In a shared directory, a link named like an object file must not turn the render into a write
+    # to wherever it points; only a path the user names (-o FILE) is followed.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out_dir = tmp_path / "deploy"
+    out_dir.mkdir()
+    (out_dir / "02-deployment.yaml").symlink_to(victim)
+    fifo = out_dir / "03-service.yaml"
+    os.mkfifo(fifo)  # nobody reads it: writing into it would wait forever
+    code, _, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(out_dir))
+    assert code == 0, err
+    assert victim.read_text() == "precious\n"
+    for name in ("02-deployment.yaml", "03-service.yaml"):
+        assert (out_dir / name).is_file() and not (out_dir / name).is_symlink()
+    assert yaml.safe_load((out_dir / "02-deployment.yaml").read_text())["kind"] == "Deployment"
+
+
 def test_render_k8s_to_a_yaml_file_writes_one_multi_document_file(tmp_path: Path) -> None:
     target = tmp_path / "all.yaml"
     assert invoke("render", "k8s", str(EXAMPLES / "tgi-gpt2.yaml"), "-o", str(target))[0] == 0
@@ -97,6 +115,106 @@ def test_bad_deploy_input_is_one_line_exit_2_and_writes_nothing(
     assert out == ""
     assert err.count("\n") == 1 and message in err, err
     assert list(where.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["render", "k8s", str(EXAMPLES / "qwen.yaml"), "OUTPUT"],
+        ["render", "compose", str(EXAMPLES / "qwen.yaml"), "OUTPUT"],
+        ["tgi", "gpt2", "--render", "k8s", "OUTPUT"],
+        ["convert", "OUTPUT", "--", "vllm", "serve", "org/m"],
+        ["bench", "run", "http://127.0.0.1:9", "OUTPUT"],
+    ],
+)
+@pytest.mark.parametrize("empty", [["-o", ""], ["--output="]])
+def test_an_empty_output_path_is_refused_not_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], empty: list[str]
+) -> None:
+    # `-o "$OUT"` with OUT unset must not write files into wherever the shell happens to be.
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    index = command.index("OUTPUT")
+    code, out, err = invoke(*command[:index], *empty, *command[index + 1 :])
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "empty" in err and "-o" in err, err
+    assert list(here.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tp", "99999999999999999999", "--gpus", "all"], "tensor_parallel_size: 99999999999999999999"),
+        (["--tp", "2147483648", "--gpus", "all"], "tensor_parallel_size: 2147483648"),  # int32, as all counts
+        (["--shm-size", "99999999999g"], "shm_size: 99999999999g"),
+    ],
+)
+def test_numbers_beyond_what_kubernetes_and_docker_hold_are_refused(
+    tmp_path: Path, target: str, args: list[str], message: str
+) -> None:
+    # A quantity holds at most 2^63-1: such objects validate offline, but the API server refuses them.
+    # (vLLM's GPU count is checked against int32, as every count the objects hold.)
+    where = tmp_path / "out.yaml"
+    code, out, err = invoke("vllm", "org/m", *args, "--render", target, "-o", str(where))
+    assert code == ExitCode.USAGE, err
+    assert out == "" and err.count("\n") == 1 and message in err and "lower it" in err, err
+    assert not where.exists()
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        "{resources: {memory: 99999999999999999999Gi}}",
+        "{resources: {cpu: '9223372036854775808'}}",
+        "{storage: {size: 9Ei}}",
+    ],
+)
+def test_spec_quantities_beyond_what_kubernetes_holds_are_refused(tmp_path: Path, deploy: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"engine: vllm\nmodel: org/m\ndeploy: {deploy}\n")
+    code, out, err = invoke("render", "k8s", str(spec))
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "2^63" in err, err
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_the_then_line_quotes_the_output_path_for_the_shell(tmp_path: Path, target: str) -> None:
+    # Pasting the line must apply the file written, not run what its name says.
+    import shlex
+
+    where = tmp_path / "my dir" / "out $(touch pwned) `x`.yaml"
+    code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(where))
+    assert code == 0, err
+    then = next(line for line in err.splitlines() if line.startswith("llmserve: then: "))
+    words = shlex.split(then.removeprefix("llmserve: then: "))
+    assert str(where) in words and where.exists()
+
+
+@pytest.mark.parametrize("path", ["out\n.yaml", "out\x1b[2J.yaml", "\r"])
+def test_an_output_path_with_control_characters_is_refused(tmp_path: Path, path: str) -> None:
+    code, out, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), "-o", str(tmp_path / path))
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1 and "control character" in err and "\x1b" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "warned"),
+    [
+        (["--service-type", "LoadBalancer"], {}, True),
+        (["--service-type", "NodePort"], {}, True),
+        (["--service-type", "LoadBalancer"], {"LLMSERVE_API_KEY": "sk-live-123456"}, False),
+        ([], {}, False),  # ClusterIP: reachable inside the cluster only
+    ],
+)
+def test_a_service_outside_the_cluster_without_an_api_key_is_warned_about(
+    args: list[str], env: dict[str, str], warned: bool
+) -> None:
+    code, _, err = invoke("render", "k8s", str(EXAMPLES / "qwen.yaml"), *args, env=env)
+    assert code == 0, err
+    assert ("warning: Service type" in err and "without an API key" in err) == warned, err
 
 
 def test_serve_commands_render_instead_of_running() -> None:
@@ -145,6 +263,33 @@ def test_compose_refuses_a_spec_laid_out_over_several_nodes(tmp_path: Path) -> N
     assert not target.exists()
 
 
+@pytest.mark.parametrize(
+    ("spec_text", "args"),
+    [
+        ("engine: vllm\nmodel: org/m\ndeploy: {replicas: 2}\n", []),
+        ("engine: vllm\nmodel: org/m\n", ["--replicas", "3"]),
+    ],
+)
+def test_compose_refuses_several_replicas_rather_than_dropping_them(
+    tmp_path: Path, spec_text: str, args: list[str]
+) -> None:
+    # Copies on one host would share its GPUs and its one host port: Compose cannot lay them out.
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(spec_text)
+    target = tmp_path / "compose.yaml"
+    code, out, err = invoke("render", "compose", str(spec), "-o", str(target), *args)
+    assert code == ExitCode.USAGE
+    assert out == "" and err.count("\n") == 1, err
+    assert "deploy.replicas" in err and "share" in err and "--replicas 1" in err, err
+    assert not target.exists()
+    code, out, err = invoke("vllm", "org/m", "--replicas", "2", "--render", "compose")
+    assert code == ExitCode.USAGE and out == "" and err.count("\n") == 1, err
+    # A spec written for Kubernetes renders for one host when the option says one copy.
+    code, out, err = invoke("render", "compose", str(spec), *args, "--replicas", "1")
+    assert code == 0, err
+    assert list(yaml.safe_load(out)["services"]) == ["vllm-org-m"]
+
+
 def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_path: Path) -> None:
     spec = tmp_path / "specs" / "served.yaml"
     spec.parent.mkdir()
@@ -154,7 +299,7 @@ def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_
     target = tmp_path / "out" / "compose.yaml"
     code, _, err = invoke("render", "compose", str(spec), "-o", str(target))
     assert code == 0, err
-    service = yaml.safe_load(target.read_text())["services"]["vllm-m"]
+    service = yaml.safe_load(target.read_text())["services"]["vllm-org-m"]
     assert service["env_file"] == [str(tmp_path / "secrets.env")]
     # Compose passes the file's lines to the container as they are: LLMSERVE_API_KEY there would be ignored.
     assert (
@@ -162,6 +307,44 @@ def test_an_env_file_is_relative_to_the_spec_and_must_use_the_engines_names(tmp_
         in err
     )
     assert "sk-live-123456" not in err + target.read_text()
+
+
+def test_the_hints_say_where_the_api_key_comes_from_a_file_never_llmserve_api_key(tmp_path: Path) -> None:
+    key = tmp_path / "api.key"
+    key.write_text("sk-from-file-123\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("engine: vllm\nmodel: org/m\napi_key: file:api.key\nhf_token: env:MY_HF\n")
+    code, out, err = invoke("render", "k8s", str(spec))
+    assert code == 0, err
+    assert (
+        f'printf %s "$(cat {key})" | kubectl create secret generic vllm-org-m-api-key '
+        "--from-file=api-key=/dev/stdin" in err
+    )
+    assert 'printf %s "$MY_HF" | kubectl create secret generic hf-token' in err
+    target = tmp_path / "compose.yaml"
+    code, _, err2 = invoke("render", "compose", str(spec), "-o", str(target))
+    assert code == 0, err2
+    assert f'then: LLMSERVE_API_KEY="$(cat {key})" docker-compose -f {target} up -d' in err2
+    assert (
+        "HF_TOKEN=${MY_HF:-}" in yaml.safe_load(target.read_text())["services"]["vllm-org-m"]["environment"]
+    )
+    assert "LLMSERVE_API_KEY" not in err and "sk-from-file" not in out + err + err2 + target.read_text()
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+def test_a_secret_among_the_engine_arguments_as_a_plain_word_is_refused_not_written(
+    tmp_path: Path, target: str
+) -> None:
+    # Not after a secret flag, so not caught by name: the one policy still knows the value.
+    where = tmp_path / "rendered.yaml"
+    code, out, err = invoke(
+        "render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(where), "--", "--chat-template", "sk-live-123456",
+        env={"LLMSERVE_API_KEY": "sk-live-123456"},
+    )  # fmt: skip
+    assert code == ExitCode.USAGE, err
+    assert out == "" and err.count("\n") == 1 and "argument --chat-template carries a secret" in err, err
+    assert "sk-live-123456" not in err
+    assert not where.exists()
 
 
 def test_an_existing_claim_gets_no_note_about_a_claim_llmserve_would_create(tmp_path: Path) -> None:
@@ -187,7 +370,7 @@ def test_output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path: Path, ta
         os.close(reader)
     assert code == 0, err
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
-    assert "vllm-qwen2-5-1-5b-instruct" in received
+    assert "vllm-qwen-qwen2-5-1-5b-instruct" in received
     assert sorted(p.name for p in fifo.parent.iterdir()) == ["stream"]
 
 
@@ -200,7 +383,7 @@ def test_output_to_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path: Pa
     link.symlink_to(real)
     code, _, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", str(link))
     assert code == 0, err
-    assert link.is_symlink() and "vllm-qwen2-5-1-5b-instruct" in real.read_text()
+    assert link.is_symlink() and "vllm-qwen-qwen2-5-1-5b-instruct" in real.read_text()
     assert sorted(p.name for p in real.parent.iterdir()) == ["compose.yaml"]
 
 
@@ -236,7 +419,7 @@ def test_no_secret_value_reaches_any_output_or_file(tmp_path: Path) -> None:
     everything = out + err + out2 + err2 + written
     for value in (*secrets.values(), "wb-secret-42"):
         assert value not in everything
-    assert "vllm-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
+    assert "vllm-qwen-qwen2-5-1-5b-instruct-api-key" in written  # the key is referenced, by name
 
 
 @pytest.mark.parametrize("target", ["k8s", "compose"])

@@ -75,3 +75,25 @@ def test_host_and_dollar_signs() -> None:
     assert "PS1=$$ " in service["environment"]
     assert service["command"][-1] == "$$HOME"
     assert yaml.safe_load(to_yaml({"s": service}))["s"] == service
+
+
+def test_secrets_given_by_reference_are_read_where_the_spec_keeps_them(tmp_path: Path) -> None:
+    (tmp_path / "pat.txt").write_text("pat-from-file-456\n")
+    data = {
+        "engine": "vllm",
+        "model": "m",
+        "api_key": "env:MY_KEY",
+        "env": {"GH_PAT": "file:pat.txt", "MY_SETTING": "env:FOO"},
+    }
+    spec = build_spec(data, base_dir=tmp_path)
+    (service,) = compose.render(spec)["services"].values()
+    assert [item for item in service["environment"] if "=" in item] == [
+        "VLLM_API_KEY=${MY_KEY:?set MY_KEY in the environment or use deploy.env_file}",
+        "GH_PAT=${GH_PAT:?set GH_PAT in the environment or use deploy.env_file}",
+        "MY_SETTING=${FOO:?set FOO in the environment or use deploy.env_file}",
+    ]
+    assert "pat-from-file-456" not in to_yaml(compose.render(spec))
+    assert (
+        compose.up_command(spec, "c.yaml")
+        == f'GH_PAT="$(cat {tmp_path}/pat.txt)" docker-compose -f c.yaml up -d'
+    )

@@ -11,6 +11,8 @@ import pytest
 
 from llmserve.deploy import k8s
 from llmserve.deploy.documents import to_yaml_documents
+from llmserve.deploy.names import workload_name
+from llmserve.deploy.settings import DNS1035_LABEL, MAX_NAME_LENGTH
 from llmserve.deploy.workload import container_render
 from llmserve.errors import SpecError
 from llmserve.spec import build_spec
@@ -190,7 +192,9 @@ def test_multi_node_vllm_runs_ray_on_leader_and_workers() -> None:
         "leaderTemplate": ["HF_TOKEN", "VLLM_API_KEY"],
         "workerTemplate": ["HF_TOKEN"],
     }  # least privilege
-    assert kinds["Service"]["metadata"]["name"] == "vllm-big-leader"  # LWS owns the headless `vllm-big`
+    assert (
+        kinds["Service"]["metadata"]["name"] == "vllm-org-big-leader"
+    )  # LWS owns the headless `vllm-org-big`
 
 
 def test_the_leader_script_runs_ray_then_vllm_with_exactly_the_rendered_arguments(tmp_path: Path) -> None:
@@ -242,8 +246,8 @@ def test_api_key_and_user_secrets_are_references_and_commands_use_variables() ->
     assert refs["WANDB_API_KEY"]["name"] == "vllm-m-env"
     commands = k8s.secret_commands(build_spec(data))
     assert commands[1] == (
-        'printf %s "$LLMSERVE_API_KEY" | kubectl create secret generic vllm-m-api-key '
-        "--from-file=api-key=/dev/stdin"
+        ': "${LLMSERVE_API_KEY:?is not set}" && printf %s "$LLMSERVE_API_KEY" | '
+        "kubectl create secret generic vllm-m-api-key --from-file=api-key=/dev/stdin"
     )
     assert all("sk-live" not in line and "wb-999" not in line for line in commands)
 
@@ -307,3 +311,165 @@ def test_tolerations_are_checked() -> None:
                 "deploy": {"tolerations": [{"operator": "Exists", "value": "x"}]},
             }
         )
+
+
+def test_models_that_differ_only_by_organisation_get_different_names(tmp_path: Path) -> None:
+    # Two fine-tunes of one base model in one namespace: one name would make one replace the other.
+    def name(model: str, **deploy: str) -> str:
+        return workload_name(build_spec({"engine": "vllm", "model": model, "deploy": deploy}))
+
+    assert [name(m) for m in ("org-a/llama", "org-b/llama", "llama")] == [
+        "vllm-org-a-llama", "vllm-org-b-llama", "vllm-llama",
+    ]  # fmt: skip
+    long_org = "a-very-long-organisation-name-for-models"
+    cut = {name(f"{long_org}{n}/llama") for n in "12"}
+    assert len(cut) == 2 and all(len(n) <= MAX_NAME_LENGTH and DNS1035_LABEL.match(n) for n in cut)
+    # Compose serves local directories: two named alike are told apart by where they are.
+    for parent in ("a", "b"):
+        (tmp_path / parent / "llama").mkdir(parents=True)
+    local = {name(str(tmp_path / parent / "llama")) for parent in ("a", "b")}
+    assert len(local) == 2 and all(n.startswith("vllm-llama-") for n in local)
+    assert name("org-a/llama", name="chat") == "chat"
+    assert by_kind(objects_for({"engine": "vllm", "model": "org-a/llama"}))["Service"]["metadata"][
+        "name"
+    ] == ("vllm-org-a-llama")
+
+
+def run_secret_commands(lines: list[str], tmp_path: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Run the printed lines in sh, with a `kubectl` that records the Secret each would create."""
+    import json
+    import subprocess
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    record = tmp_path / "secrets.jsonl"
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        "name, source = sys.argv[4], sys.argv[-1]\n"
+        "text = sys.stdin.read()\n"
+        "if source.startswith('--from-env-file='):\n"
+        "    data = dict(line.split('=', 1) for line in text.splitlines())\n"
+        "else:\n"
+        "    data = {source.removeprefix('--from-file=').split('=', 1)[0]: text}\n"
+        f"open({str(record)!r}, 'a').write(json.dumps([name, data]) + '\\n')\n"
+    )
+    kubectl.chmod(0o755)
+    for line in lines:
+        subprocess.run(["sh", "-c", line], env={"PATH": f"{bin_dir}:/usr/bin:/bin", **env}, check=False)
+    return dict(json.loads(line) for line in record.read_text().splitlines()) if record.exists() else {}
+
+
+def test_the_secret_commands_read_each_secret_where_the_spec_keeps_it(tmp_path: Path) -> None:
+    # A key read from a file must not be looked for in $LLMSERVE_API_KEY, nor a referenced variable in
+    # a variable of another name: the Secret would be created empty.
+    (tmp_path / "keys dir").mkdir()
+    (tmp_path / "keys dir" / "api.key").write_text("sk-from-file-123\n")
+    (tmp_path / "pat.txt").write_text("pat-from-file-456\n")
+    data = {
+        "engine": "vllm",
+        "model": "org/m",
+        "api_key": "file:keys dir/api.key",
+        "hf_token": "env:MY_HF",
+        "env": {"DB_PASSWORD": "env:DB_PASS", "GH_PAT": "file:pat.txt", "PLAIN": "x"},
+    }
+    lines = k8s.secret_commands(build_spec(data, base_dir=tmp_path))
+    assert "LLMSERVE_API_KEY" not in " ".join(lines) and all("sk-from" not in line for line in lines)
+    secrets = run_secret_commands(lines, tmp_path, {"MY_HF": "hf_abc", "DB_PASS": "db-secret"})
+    assert secrets == {
+        "hf-token": {"token": "hf_abc"},
+        "vllm-org-m-api-key": {"api-key": "sk-from-file-123"},
+        "vllm-org-m-env": {"DB_PASSWORD": "db-secret", "GH_PAT": "pat-from-file-456"},
+    }
+
+
+def test_a_secret_command_creates_nothing_when_its_variable_is_unset(tmp_path: Path) -> None:
+    # An empty API key Secret would start vLLM with no key at all: a server open to anyone.
+    data = {"engine": "vllm", "model": "org/m", "api_key": "env:MY_KEY", "env": {"A_TOKEN": "env:MY_TOKEN"}}
+    lines = k8s.secret_commands(build_spec(data))
+    assert run_secret_commands(lines, tmp_path, {"MY_TOKEN": "t-123"}) == {
+        "hf-token": {"token": ""},  # optional: anonymous downloads
+        "vllm-org-m-env": {"A_TOKEN": "t-123"},
+    }
+
+
+def test_environment_entries_given_by_reference_are_secret_references_never_values(tmp_path: Path) -> None:
+    # `file:` is read when the spec is loaded: its content must not land in the objects (nor, masked
+    # as ***, in the documents on stdout); `env:NAME` must not reach the pod as the text "env:NAME".
+    (tmp_path / "pat.txt").write_text("pat-from-file-456\n")
+    data = {"engine": "vllm", "model": "org/m", "env": {"GH_PAT": "file:pat.txt", "MY_SETTING": "env:FOO"}}
+    objects = k8s.render(build_spec(data, base_dir=tmp_path))
+    text = to_yaml_documents(objects)
+    assert "pat-from-file-456" not in text and "env:FOO" not in text
+    env = by_kind(objects)["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    refs = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in env}
+    assert refs["GH_PAT"] == {"name": "vllm-org-m-env", "key": "GH_PAT", "optional": False}
+    assert refs["MY_SETTING"] == {"name": "vllm-org-m-env", "key": "MY_SETTING", "optional": False}
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        {"tolerations": [{"key": "bad key!", "operator": "Exists"}]},
+        {"tolerations": [{"key": "gpu", "value": "v a l"}]},
+        {"tolerations": [{"key": "gpu", "value": "x" * 64}]},
+        {"tolerations": [{"key": "Example.com/gpu", "operator": "Exists"}]},
+        {"node_selector": {"example.com/" + "n" * 64: "x"}},
+        {"node_selector": {"x" * 254 + "/gpu": "x"}},
+    ],
+)
+def test_tolerations_and_node_labels_kubernetes_would_refuse_are_refused_here(deploy: dict[str, Any]) -> None:
+    # The schemas have no patterns for these: the objects would validate offline and fail at apply.
+    with pytest.raises(SpecError, match=r"deploy\.(tolerations|node_selector)") as raised:
+        build_spec({"engine": "vllm", "model": "m", "deploy": deploy})
+    assert "\n" not in raised.value.message
+
+
+def test_well_formed_tolerations_render_as_given() -> None:
+    tolerations = [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "dedicated", "value": "llm-serving"},
+    ]
+    deploy = {
+        "tolerations": tolerations,
+        "node_selector": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+    }
+    pod = by_kind(objects_for({"engine": "vllm", "model": "m", "deploy": deploy}))["Deployment"]["spec"][
+        "template"
+    ]
+    assert pod["spec"]["tolerations"] == [tolerations[0], {"operator": "Equal", **tolerations[1]}]
+    for version in KUBERNETES_VERSIONS:
+        validate_kubernetes(
+            by_kind(objects_for({"engine": "vllm", "model": "m", "deploy": deploy}))["Deployment"], version
+        )
+
+
+def test_cpu_may_be_a_yaml_number_and_a_size_without_unit_is_refused_with_the_fix() -> None:
+    # `cpu: 8` is how Kubernetes manifests write it; `memory: 64` would be 64 bytes, never meant.
+    data = {"engine": "vllm", "model": "m", "deploy": {"resources": {"cpu": 8, "memory": "64Gi"}}}
+    container = by_kind(objects_for(data))["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"]["cpu"] == "8"
+    half = {"engine": "vllm", "model": "m", "deploy": {"resources": {"cpu": 0.5}}}
+    assert (
+        by_kind(objects_for(half))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"][
+            "requests"
+        ]["cpu"]
+        == "0.5"
+    )
+    for deploy, fix in (({"resources": {"memory": 64}}, "64Gi"), ({"storage": {"size": 100}}, "100Gi")):
+        with pytest.raises(SpecError, match=f"has no unit.*{fix}"):
+            build_spec({"engine": "vllm", "model": "m", "deploy": deploy})
+    with pytest.raises(SpecError, match="a string"):
+        build_spec({"engine": "vllm", "model": "m", "deploy": {"resources": {"cpu": True}}})
+    # `llmserve schema` agrees, for editors.
+    from jsonschema import Draft202012Validator
+
+    from llmserve.spec import ServeSpec
+
+    schema = Draft202012Validator(ServeSpec.model_json_schema())
+    verdicts = [
+        schema.is_valid({"engine": "vllm", "model": "m", "deploy": {"resources": resources}})
+        for resources in ({"cpu": 8}, {"cpu": 0.5}, {"cpu": True}, {"memory": 64})
+    ]
+    assert verdicts == [True, True, False, False]

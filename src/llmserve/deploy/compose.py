@@ -1,4 +1,5 @@
-"""A Compose file for a spec: the engine's container as one service, on this host.
+"""A Compose file for a spec: the engine's container as one service, on this host (one copy: Compose's
+replicas would share the host's GPUs and port, so several are refused).
 
 Pure: spec in, the Compose document out. Secrets come from the environment docker-compose runs in,
 or from an env_file; no value is ever written into the file.
@@ -6,10 +7,18 @@ or from an env_file; no value is ever written into the file.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from llmserve.deploy.settings import PROBE_PERIOD_SECONDS
-from llmserve.deploy.workload import DRAIN_SECONDS, HEALTH_PATH, PRE_STOP_SECONDS, Workload, workload
+from llmserve.deploy.workload import (
+    DRAIN_SECONDS,
+    HEALTH_PATH,
+    PRE_STOP_SECONDS,
+    SecretEnv,
+    Workload,
+    workload,
+)
 from llmserve.errors import SpecError
 from llmserve.plan import LABEL_PREFIX
 from llmserve.spec import ServeSpec
@@ -30,6 +39,12 @@ def render(spec: ServeSpec) -> Document:
             f"deploy.nodes: {spec.deploy.nodes}: a Compose file runs on one host; "
             "use `render k8s` to spread the model over nodes, or set deploy.nodes: 1"
         )
+    if spec.deploy.replicas > 1:  # Compose's own replicas would all reserve the same GPUs and host port
+        raise SpecError(
+            f"deploy.replicas: {spec.deploy.replicas}: copies on one host would share its GPUs and port "
+            f"{spec.effective_port}; use `render k8s` for copies, or set deploy.replicas: 1 (--replicas 1) "
+            "and render one file per copy with its own gpus and port"
+        )
     work = workload(spec)
     container = work.container
     service: Document = {
@@ -41,7 +56,7 @@ def render(spec: ServeSpec) -> Document:
     if work.options.env_file:
         service["env_file"] = [compose_escape(work.options.env_file)]
     else:
-        environment += [_from_environment(work, secret.env) for secret in work.secrets]
+        environment += [_from_environment(secret) for secret in work.secrets]
     if environment:
         service["environment"] = environment
     if container.mounts:
@@ -76,20 +91,25 @@ def secret_variables(spec: ServeSpec) -> list[tuple[str, bool]]:
     With an env_file, the file's lines go to the container as they are: it must use the engine's names.
     """
     work = workload(spec)
-    if work.options.env_file:
-        return [(secret.env, not secret.optional) for secret in work.secrets]
-    return [(_source(work, secret.env), not secret.optional) for secret in work.secrets]
+    return [
+        (secret.env if work.options.env_file else secret.variable, not secret.optional)
+        for secret in work.secrets
+    ]
 
 
-def _source(work: Workload, env: str) -> str:
-    return next(secret.source for secret in work.secrets if secret.env == env)
+def up_command(spec: ServeSpec, compose_file: str) -> str:
+    """`docker-compose up`, with the secrets the spec reads from files put in the variables the file reads."""
+    work = workload(spec)
+    from_files = [] if work.options.env_file else [secret for secret in work.secrets if secret.file]
+    assignments = "".join(f"{secret.variable}={secret.shell_value()} " for secret in from_files)
+    return f"{assignments}docker-compose -f {shlex.quote(compose_file)} up -d"
 
 
-def _from_environment(work: Workload, env: str) -> str:
-    secret = next(item for item in work.secrets if item.env == env)
+def _from_environment(secret: SecretEnv) -> str:
     if secret.optional:  # a bare name: passed on when set, absent otherwise
-        return env if secret.source == env else f"{env}=${{{secret.source}:-}}"
-    return f"{env}=${{{secret.source}:?set {secret.source} in the environment or use deploy.env_file}}"
+        return secret.env if secret.variable == secret.env else f"{secret.env}=${{{secret.variable}:-}}"
+    unset = f"set {secret.variable} in the environment or use deploy.env_file"
+    return f"{secret.env}=${{{secret.variable}:?{unset}}}"
 
 
 def _host(host: str) -> str:

@@ -54,7 +54,7 @@ def write_objects(output: Path, documents: list[dict[str, Any]]) -> list[Path]:
     written = []
     for index, document in enumerate(documents, start=1):
         path = output / object_file_name(index, document)
-        write_atomically(path, to_yaml(document), create_parent=True)
+        write_atomically(path, to_yaml(document), create_parent=True, named_by_user=False)
         written.append(path)
     for stale in output.iterdir():
         if _OUR_FILE.fullmatch(stale.name) and stale not in written and _rendered_by_us(stale):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmserve.deploy.documents import MANAGED_BY
-from llmserve.deploy.settings import LABEL_VALUE, PROBE_PERIOD_SECONDS
+from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, is_label_value
 from llmserve.deploy.workload import (
     API_KEY_KEY,
     DRAIN_SECONDS,
@@ -91,7 +91,7 @@ def _labels(work: Workload) -> dict[str, str]:
         f"{LABEL_PREFIX}engine": work.spec.engine,
     }
     version = work.plan.engine_version
-    if version and len(version) <= 63 and LABEL_VALUE.fullmatch(version):
+    if version and is_label_value(version):
         labels["app.kubernetes.io/version"] = version
     return labels
 
@@ -325,7 +325,8 @@ def _resources(work: Workload) -> Object:
 
 
 def secret_commands(spec: ServeSpec) -> list[str]:
-    """`kubectl create secret` lines for the Secrets the objects reference (values by variable only)."""
+    """`kubectl create secret` lines for the Secrets the objects reference: each value is read from the
+    variable or file the user keeps it in (printf is a shell builtin: no value shows in a process list)."""
     work = workload(spec)
     namespace = f" --namespace {work.options.namespace}" if work.options.namespace else ""
     groups: dict[str, list[SecretEnv]] = {}
@@ -333,17 +334,19 @@ def secret_commands(spec: ServeSpec) -> list[str]:
         groups.setdefault(secret.secret, []).append(secret)
     lines: list[str] = []
     for name, members in groups.items():
-        if len(members) > 1:
-            keys = ", ".join(f"{item.key}=..." for item in members)
-            lines.append(
-                f"kubectl create secret generic {name}{namespace} --from-env-file=FILE  # FILE: {keys}"
-            )
-            continue
-        secret = members[0]
-        # printf is a shell builtin: the value never shows in a process list.
-        line = (
-            f'printf %s "${secret.source}" | kubectl create secret generic {name}{namespace} '
-            f"--from-file={secret.key}=/dev/stdin"
-        )
-        lines.append(line + ("  # optional: for gated or private models" if secret.optional else ""))
+        create = f"kubectl create secret generic {name}{namespace}"
+        if len(members) == 1:
+            line = f"printf %s {members[0].shell_value()} | {create} --from-file={members[0].key}=/dev/stdin"
+        else:  # printf repeats its format: one KEY=value line per member
+            pairs = " ".join(f"{item.key} {item.shell_value()}" for item in members)
+            line = f"printf '%s=%s\\n' {pairs} | {create} --from-env-file=/dev/stdin"
+        # An unset variable would make an empty key (for an API key: a server open to anyone).
+        required = [
+            f'"${{{item.variable}:?is not set}}"' for item in members if not item.optional and not item.file
+        ]
+        if required:
+            line = f": {' '.join(required)} && {line}"
+        if all(item.optional for item in members):
+            line += "  # optional: for gated or private models"
+        lines.append(line)
     return lines

@@ -1,4 +1,4 @@
-"""Kubernetes names from any model id: valid DNS labels, stable across runs."""
+"""Kubernetes names from any model id: valid DNS labels, stable across runs, apart for different models."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from llmserve.spec import ServeSpec
 _HASH_LENGTH = 6
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:_HASH_LENGTH]
+
+
 def dns_label(text: str, limit: int = MAX_NAME_LENGTH) -> str:
     """`text` as a DNS-1035 label of at most `limit` characters; a hash of `text` keeps cut names apart."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -19,12 +23,15 @@ def dns_label(text: str, limit: int = MAX_NAME_LENGTH) -> str:
         slug = f"m-{slug}".rstrip("-")
     if len(slug) <= limit:
         return slug
-    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH_LENGTH]
-    return f"{slug[: limit - _HASH_LENGTH - 1].rstrip('-')}-{digest}"
+    return f"{slug[: limit - _HASH_LENGTH - 1].rstrip('-')}-{_digest(text)}"
 
 
 def workload_name(spec: ServeSpec) -> str:
-    """The objects' name: the spec's deploy.name, or the engine and the model's own name."""
+    """The objects' name: the spec's deploy.name, or the engine and the whole model id (organisation
+    too: `org-a/llama` and `org-b/llama` are different models). A local directory gives its name and a
+    hash of its path, so that two directories named alike stay apart and the name shows no path."""
     if spec.deploy.name:
         return spec.deploy.name
-    return dns_label(f"{spec.engine}-{PurePosixPath(spec.model).name}")
+    if spec.is_local_model:
+        return dns_label(f"{spec.engine}-{PurePosixPath(spec.model).name}-{_digest(spec.model)}")
+    return dns_label(f"{spec.engine}-{spec.model}")

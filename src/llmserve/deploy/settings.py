@@ -7,6 +7,7 @@ other spec field live here; the engine-dependent ones are in `check_engine_fits`
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -23,10 +24,17 @@ from pydantic import (
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY_SCALES = {
+    "": Decimal(1), "m": Decimal("0.001"),
+    **{unit: Decimal(1000**power) for power, unit in enumerate("kMGTPE", start=1)},
+    **{f"{unit}i": Decimal(1024**power) for power, unit in enumerate("KMGTPE", start=1)},
+}  # fmt: skip
+MAX_QUANTITY = 2**63 - 1  # "no quantity may represent a number greater than 2^63-1"
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
+MAX_LABEL_LENGTH = 63
 MAX_INT32 = 2**31 - 1  # Kubernetes' counts (replicas, size, failureThreshold) are int32
 MAX_NAME_LENGTH = 40  # LeaderWorkerSet derives StatefulSet and revision names from it: keep room
 PROBE_PERIOD_SECONDS = 10
@@ -54,10 +62,41 @@ def _dns_name(value: str, what: str, pattern: re.Pattern[str] = DNS1123_LABEL, l
     return value
 
 
+def is_label_value(value: str) -> bool:
+    return len(value) <= MAX_LABEL_LENGTH and LABEL_VALUE.fullmatch(value) is not None
+
+
+def is_label_key(key: str) -> bool:
+    """`name` or `prefix/name`: a DNS subdomain of at most 253 characters, then at most 63."""
+    prefix, _, name = key.rpartition("/")
+    return _LABEL_KEY.fullmatch(key) is not None and len(prefix) <= 253 and len(name) <= MAX_LABEL_LENGTH
+
+
+def quantity_problem(value: str) -> str | None:
+    """Why `value` is no Kubernetes quantity (resources, sizes), or None."""
+    match = _QUANTITY.fullmatch(value)
+    if match is None:
+        return f"{value!r} is not a Kubernetes quantity; write e.g. 8, 500m, 64Gi"
+    if Decimal(match[1]) * _QUANTITY_SCALES[match[2] or ""] > MAX_QUANTITY:
+        return f"{value} is more than a Kubernetes quantity holds (2^63-1); lower it"
+    return None
+
+
 def _quantity(value: str | None) -> str | None:
-    if value is not None and not _QUANTITY.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Kubernetes quantity; write e.g. 8, 500m, 64Gi")
+    problem = None if value is None else quantity_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
+
+
+def _number_as_quantity(value: object, *, unit: str | None) -> object:
+    """A YAML number as the quantity it means: cores for cpu (`cpu: 8`); for a size, whose bare number
+    would be bytes, the fix with the `unit` meant."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    if unit is not None:
+        raise ValueError(f"{value} has no unit, so it would be bytes; write e.g. {value}{unit}")
+    return str(value)
 
 
 class _Strict(BaseModel):
@@ -74,6 +113,11 @@ class CacheStorage(_Strict):
         description="ReadWriteOnce for one pod, ReadWriteMany (shared) for more [default: by pod count].",
     )
     existing_claim: str | None = Field(None, description="Use this claim instead of creating one.")
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_number(cls, size: object) -> object:
+        return _number_as_quantity(size, unit="Gi")
 
     @field_validator("size")
     @classmethod
@@ -103,8 +147,17 @@ class CacheStorage(_Strict):
 class Resources(_Strict):
     """CPU and memory per pod (GPUs follow from tensor_parallel_size)."""
 
-    cpu: str | None = Field(None, description="CPU request, e.g. 8.")
+    cpu: str | None = Field(
+        None,
+        description="CPU request, e.g. 8.",
+        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]},
+    )
     memory: str | None = Field(None, description="Memory request and limit, e.g. 64Gi.")
+
+    @field_validator("cpu", "memory", mode="before")
+    @classmethod
+    def _numbers(cls, value: object, info: ValidationInfo) -> object:
+        return _number_as_quantity(value, unit="Gi" if info.field_name == "memory" else None)
 
     @field_validator("cpu", "memory")
     @classmethod
@@ -117,6 +170,23 @@ class Toleration(_Strict):
     operator: Literal["Equal", "Exists"] = "Equal"
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str | None) -> str | None:
+        if key is not None and not is_label_key(key):
+            raise ValueError(f"key {key!r} is not a node taint key; use e.g. nvidia.com/gpu")
+        return key
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str | None) -> str | None:
+        if value is not None and not is_label_value(value):
+            raise ValueError(
+                f"value {value!r} is not a taint value; use at most {MAX_LABEL_LENGTH} letters, digits, "
+                "'-', '_' and '.', starting and ending with a letter or digit"
+            )
+        return value
 
     @model_validator(mode="after")
     def _operator_fits(self) -> Toleration:
@@ -220,7 +290,7 @@ class DeployOptions(_Strict):
     @classmethod
     def _node_selector(cls, selector: dict[str, str]) -> dict[str, str]:
         for key, value in selector.items():
-            if not _LABEL_KEY.fullmatch(key) or not LABEL_VALUE.fullmatch(value) or len(value) > 63:
+            if not is_label_key(key) or not is_label_value(value):
                 raise ValueError(f"{key}={value!r} is not a node label; use e.g. nvidia.com/gpu.product=H100")
         return selector
 

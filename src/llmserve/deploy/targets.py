@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from llmserve.console import Console
@@ -20,6 +21,12 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         raise SpecError(f"--render {target!r} is not a target; use k8s or compose")
     if target == "k8s":
         objects = k8s.render(spec)
+        service_type = spec.deploy.service_type
+        if service_type != "ClusterIP" and spec.api_key is None and spec.deploy.api_key_secret is None:
+            console.warn(
+                f"Service type {service_type} without an API key: anyone who can reach the nodes or the "
+                "load balancer can use the server; set api_key (it becomes a Secret reference)"
+            )
         if output is None:
             console.result(to_yaml_documents(objects).rstrip("\n"))
         else:
@@ -36,7 +43,7 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
         if namespace:
             console.info(f"the objects go into namespace {namespace}; unless it exists:")
             console.detail(f"kubectl create namespace {namespace}")
-        console.info("create the Secrets the objects read (values come from your environment):")
+        console.info("create the Secrets the objects read (values read from your environment or files):")
         for line in k8s.secret_commands(spec):
             console.detail(line)
         if output is None:
@@ -44,7 +51,7 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
                 "then: save the documents and kubectl apply -f FILE, or pipe them: … | kubectl apply -f -"
             )
         else:
-            console.info(f"then: kubectl apply -f {output}")
+            console.info(f"then: kubectl apply -f {shlex.quote(str(output))}")
         return
     document = compose.render(spec)
     if output is None:
@@ -63,5 +70,4 @@ def render_target(spec: ServeSpec, target: str, output: Path | None, console: Co
             console.info(f"{spec.deploy.env_file} must set these variables for the engine: {names}")
         else:
             console.info(f"docker-compose reads the secrets from these environment variables: {names}")
-    where = output if output is not None else "FILE"
-    console.info(f"then: docker-compose -f {where} up -d")
+    console.info(f"then: {compose.up_command(spec, str(output) if output is not None else 'FILE')}")

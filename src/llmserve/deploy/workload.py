@@ -7,23 +7,28 @@ would run (listening on 0.0.0.0 inside the container); targets only lay it out.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from llmserve import engines
 from llmserve.deploy.names import workload_name
-from llmserve.deploy.settings import PROBE_PERIOD_SECONDS, DeployOptions
+from llmserve.deploy.settings import MAX_INT32, PROBE_PERIOD_SECONDS, DeployOptions, quantity_problem
 from llmserve.engines import tgi, vllm
 from llmserve.engines.common import HF_TOKEN_ENV
 from llmserve.engines.flags import TGI_FLAGS, VLLM_FLAGS, lookup
 from llmserve.errors import SpecError
 from llmserve.plan import ContainerLaunch, LaunchPlan
-from llmserve.redaction import is_secret_flag
-from llmserve.spec import ServeSpec
+from llmserve.redaction import holds_secret, is_secret_flag
+from llmserve.spec import SecretOrigin, ServeSpec
 
 HEALTH_PATH = "/health"  # both engines answer it once the model is loaded
 HF_CACHE_DIRS = {"tgi": tgi.DATA_DIR, "vllm": vllm.CONTAINER_HF_CACHE}
 HF_TOKEN_KEY = "token"
 API_KEY_KEY = "api-key"
+# Where the user keeps a secret the spec holds itself: the variables llmserve reads it from (an env
+# entry's own name for the others).
+SECRET_VARIABLES = {"hf_token": "HF_TOKEN", "api_key": "LLMSERVE_API_KEY"}
 SHM_GIB_PER_GPU = 1  # NCCL's buffers grow with the tensor-parallel group
 PRE_STOP_SECONDS = 15  # endpoints stop sending new requests before the engine hears SIGTERM
 DRAIN_SECONDS = 45  # then in-flight requests finish
@@ -40,7 +45,14 @@ class SecretEnv:
     secret: str
     key: str
     optional: bool
-    source: str  # where the user keeps it, for the commands that create the Secret
+    variable: str  # the environment variable the user keeps it in (docker-compose reads it there)
+    file: Path | None = None  # or the file they keep it in (`file:PATH` in the spec)
+
+    def shell_value(self) -> str:
+        """Shell words for the value, read where the user keeps it: the secret itself is never shown."""
+        if self.file is not None:
+            return f'"$(cat {shlex.quote(str(self.file))})"'
+        return f'"${self.variable}"'
 
 
 @dataclass(frozen=True)
@@ -104,14 +116,21 @@ def layout_engine_argument(spec: ServeSpec) -> str | None:
 
 
 def secret_engine_argument(spec: ServeSpec) -> str | None:
-    """The first engine argument that carries a secret (a rendered file would hold its value), or None."""
+    """The first engine argument that carries a secret (a rendered file would hold its value), or None:
+    a secret flag, or a word holding a secret llmserve was given (named by the flag before it)."""
     table = TGI_FLAGS if spec.engine == "tgi" else VLLM_FLAGS
+    previous = None
     for word in spec.engine_args:
+        name = word.split("=", 1)[0]
         if not word.startswith("-"):
+            if holds_secret(word):
+                return previous or "(a word on its own)"
+            previous = None
             continue
         flag = lookup(table, word)  # also an abbreviation the engine's parser would accept
-        if (flag is not None and flag.kind == "secret") or is_secret_flag(word):
-            return word.split("=", 1)[0]
+        if (flag is not None and flag.kind == "secret") or is_secret_flag(word) or holds_secret(word):
+            return name
+        previous = name
     return None
 
 
@@ -126,19 +145,29 @@ def workload(spec: ServeSpec) -> Workload:
     plan = container_render(spec)
     assert isinstance(plan.launch, ContainerLaunch)
     name = workload_name(spec)
-    secrets: list[SecretEnv] = [
-        SecretEnv(HF_TOKEN_ENV, spec.deploy.hf_token_secret, HF_TOKEN_KEY, optional=True, source="HF_TOKEN")
+    secrets = [
+        _secret(spec, "hf_token", HF_TOKEN_ENV, spec.deploy.hf_token_secret, HF_TOKEN_KEY, optional=True)
     ]
     api_key_env = tgi.API_KEY_ENV if spec.engine == "tgi" else vllm.API_KEY_ENV
     if spec.api_key is not None or spec.deploy.api_key_secret is not None:
         secret = spec.deploy.api_key_secret or f"{name}-api-key"
-        secrets.append(SecretEnv(api_key_env, secret, API_KEY_KEY, optional=False, source="LLMSERVE_API_KEY"))
+        secrets.append(_secret(spec, "api_key", api_key_env, secret, API_KEY_KEY, optional=False))
     referenced = {item.env for item in secrets}
-    for env_name in sorted(plan.secret_env - referenced):  # the user's own secret-looking variables
-        secrets.append(SecretEnv(env_name, f"{name}-env", env_name, optional=False, source=env_name))
-    hidden = {item.env for item in secrets} | plan.secret_env
+    for env_name in sorted(_secret_env_names(spec, plan) - referenced):
+        secrets.append(_secret(spec, f"env.{env_name}", env_name, f"{name}-env", env_name, optional=False))
+    hidden = {item.env for item in secrets}
     env = {key: value for key, value in plan.launch.env.items() if key not in hidden}
     gpus = 0 if spec.gpus == "none" else (spec.tensor_parallel_size or 1)
+    if gpus > MAX_INT32:
+        raise SpecError(
+            f"tensor_parallel_size: {gpus} GPUs per pod is more than a Kubernetes count holds "
+            f"({MAX_INT32}); lower it"
+        )
+    shm_size = spec.shm_size or f"{SHM_GIB_PER_GPU * max(gpus, 1)}g"
+    if quantity_problem(quantity(shm_size)):  # Docker's sizes are int64 bytes too
+        raise SpecError(
+            f"shm_size: {shm_size} is more bytes than Kubernetes and Docker hold (2^63-1); lower it"
+        )
     return Workload(
         name=name,
         spec=spec,
@@ -147,8 +176,27 @@ def workload(spec: ServeSpec) -> Workload:
         env=env,
         secrets=tuple(secrets),
         gpus=gpus,
-        shm_size=spec.shm_size or f"{SHM_GIB_PER_GPU * max(gpus, 1)}g",
+        shm_size=shm_size,
     )
+
+
+def _secret(spec: ServeSpec, where: str, env: str, secret: str, key: str, *, optional: bool) -> SecretEnv:
+    """The Secret reference for the spec's secret at `where` (api_key, hf_token, env.NAME)."""
+    origin = spec.secret_origin(where)
+    variable = origin.variable or SECRET_VARIABLES.get(where, env)
+    return SecretEnv(env, secret, key, optional, variable=variable, file=origin.file)
+
+
+def _secret_env_names(spec: ServeSpec, plan: LaunchPlan) -> set[str]:
+    """Variables whose values are never written: the engine's secrets, and the user's entries that look
+    secret, were given by reference (`env:NAME`, `file:PATH`: resolved only where the server runs) or
+    hold a secret llmserve was given."""
+    given = {
+        name
+        for name, value in spec.env.items()
+        if spec.secret_origin(f"env.{name}") != SecretOrigin() or holds_secret(value)
+    }
+    return set(plan.secret_env) | given
 
 
 def quantity(docker_size: str) -> str:
