@@ -5,6 +5,7 @@ Errors of llmserve's own become one line on stderr and a documented exit code he
 
 # Typer reads these annotations at run time: no `from __future__ import annotations` here.
 import functools
+import math
 import os
 import sys
 import traceback
@@ -18,7 +19,7 @@ from typer.core import TyperGroup
 from llmserve import __version__, grammar
 from llmserve.errors import ExitCode, Interrupted, LlmserveError, SpecError
 from llmserve.options import DEPLOY_OPTION_FIELDS, OPTION_FIELDS
-from llmserve.redaction import masked_word
+from llmserve.redaction import masked_word, remember
 
 if TYPE_CHECKING:
     from llmserve.console import Console
@@ -928,7 +929,9 @@ def _client_api_key(api_key_file: Path | None) -> str | None:
     from llmserve.spec import read_secret_file
 
     if api_key_file is None:
-        return os.environ.get(API_KEY_ENV) or None
+        key = os.environ.get(API_KEY_ENV) or None
+        remember(key)  # masked however short, wherever a server echoes it
+        return key
     try:
         return read_secret_file(api_key_file.expanduser())
     except ValueError as problem:
@@ -936,8 +939,8 @@ def _client_api_key(api_key_file: Path | None) -> str | None:
 
 
 def _positive(name: str, value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise SpecError(f"{name} {value:g} must be above 0")
+    if value is not None and not 0 < value < math.inf:  # NaN too: it would never end a run
+        raise SpecError(f"{name} {value:g} must be a number above 0")
 
 
 def _bench_options(
@@ -971,7 +974,7 @@ def _bench_options(
     return BenchOptions(
         url=url, model=model, api_key=api_key, endpoint=endpoint, load=load, input_tokens=input_tokens,
         output_tokens=output_tokens, prompts_file=prompts, slos=tuple(parse_slo(s) for s in slo or ()),
-        sweep=parse_sweep(sweep) if sweep else None,
+        sweep=None if sweep is None else parse_sweep(sweep),
     )  # fmt: skip
 
 
@@ -982,9 +985,11 @@ def _run_bench(options: Any, *, json_output: bool, output: Path | None, console:
     from llmserve.errors import SloMissed
 
     if output is not None:
+        from llmserve.bench.output import prepare
         from llmserve.bench.plots import _pyplot
 
         _pyplot()  # a missing matplotlib is said before the run, not after it
+        prepare(output)
     progress, close = console_progress(console, console.err.isatty())
     try:
         runs = run_bench(options, progress)

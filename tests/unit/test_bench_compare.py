@@ -88,3 +88,29 @@ def test_files_that_are_not_bench_results_are_usage_errors(tmp_path: Path) -> No
         result = runner.invoke(app, ["bench", "compare", base, path])
         assert result.exit_code == ExitCode.USAGE
         assert result.stderr.count("\n") == 1 and path in result.stderr
+
+
+def test_damaged_documents_are_usage_errors_not_tracebacks(tmp_path: Path) -> None:
+    base = write(tmp_path, "base.json", document())
+    damaged = [
+        {k: v for k, v in document().items() if k != "load"},
+        {**document(), "load": "closed"},
+        {**document(), "runs": 5},
+        {**document(), "runs": [1, 2]},
+    ]
+    paths = [write(tmp_path, f"damaged{i}.json", doc) for i, doc in enumerate(damaged)]
+    (tmp_path / "nan.json").write_text(json.dumps(document()).replace("400.0", "NaN"))
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    for path in (*paths, str(tmp_path / "nan.json"), str(tmp_path / "deep.json")):
+        result = runner.invoke(app, ["bench", "compare", base, path, "--force"])
+        assert result.exit_code == ExitCode.USAGE, (path, result.output)
+        assert result.stderr.count("\n") == 1 and path in result.stderr
+
+
+def test_a_limit_on_a_metric_a_run_lacks_is_not_passed_silently(tmp_path: Path) -> None:
+    base = write(tmp_path, "base.json", document())
+    for name, ttft in (("missing", {"mean": 1.0}), ("text", {"p99": "fast"}), ("bool", {"p99": True})):
+        new = write(tmp_path, f"{name}.json", {**document(), "ttft_ms": ttft})
+        result = runner.invoke(app, ["bench", "compare", base, new, "--max-regression", "ttft.p99=5%"])
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert "--max-regression ttft.p99" in result.stderr and "Traceback" not in result.output

@@ -227,11 +227,16 @@ def test_cli_prompts_file_and_completions(script: Script, url: str, tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--requests", "0"], "--requests 0 must be above 0"),
+        (["--requests", "0"], "--requests 0 must be a number above 0"),
         (["--sweep", "threads=1,2"], "--sweep 'threads=1,2'"),
         (["--slo", "ttft<1s"], "--slo 'ttft<1s'"),
         (["--endpoint", "embeddings"], "--endpoint 'embeddings'"),
         (["--prompts", "/nonexistent.jsonl"], "--prompts /nonexistent.jsonl"),
+        (["--duration", "nan"], "--duration nan must be a number above 0"),
+        (["--rate", "inf"], "--rate inf must be a number above 0"),
+        (["--sweep", "concurrency=1,nan"], "--sweep 'concurrency=1,nan'"),
+        (["--sweep", "rate=inf"], "--sweep 'rate=inf'"),
+        (["--sweep", ""], "--sweep ''"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(args: list[str], message: str, url: str) -> None:
@@ -262,3 +267,12 @@ def test_run_bench_refuses_detach_and_bad_values_before_launching() -> None:
     assert detached.exit_code == ExitCode.USAGE and "leave out --detach" in detached.stderr
     bad = runner.invoke(app, ["run", spec, "--bench", "--slo", "fast"])
     assert bad.exit_code == ExitCode.USAGE and "--slo 'fast'" in bad.stderr
+
+
+def test_cli_an_output_that_is_a_file_is_refused_before_the_run(url: str, tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    result = runner.invoke(app, ["bench", url, "--requests", "1", "--output", str(taken)])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert f"--output '{taken}' is not a directory" in result.stderr and "Traceback" not in result.output
+    assert taken.read_text() == "mine"

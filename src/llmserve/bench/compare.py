@@ -18,14 +18,24 @@ SHOWN = ("ttft.p50", "ttft.p99", "tpot.p50", "tpot.p99", "itl.p50", "e2el.p50", 
 LOAD_KEYS = ("mode", "concurrency", "rate", "requests", "duration_s", "input_tokens", "output_tokens")
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
 def read(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        document = json.loads(path.read_text(), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise SpecError(
             f"{path}: not a readable JSON file ({type(error).__name__}); give `bench --json` output"
         ) from None
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+    runs = document.get("runs", [document]) if isinstance(document, dict) else None
+    if (
+        not isinstance(document, dict)
+        or document.get("schema") != SCHEMA
+        or not isinstance(runs, list)
+        or not all(isinstance(run, dict) and isinstance(run.get("load"), dict) for run in runs)
+    ):
         raise SpecError(f"{path} is not a {SCHEMA} document; give the output of `llmserve bench --json`")
     return document
 
@@ -33,10 +43,11 @@ def read(path: Path) -> dict[str, Any]:
 def value(run: dict[str, Any], metric: str) -> float | None:
     if "." in metric:
         latency, _, stat = metric.partition(".")
-        found = (run.get(f"{latency}_ms") or {}).get(stat)
+        stats = run.get(f"{latency}_ms")
+        found = stats.get(stat) if isinstance(stats, dict) else None
     else:
         found = run.get(metric)
-    return float(found) if isinstance(found, int | float) else None
+    return float(found) if isinstance(found, int | float) and not isinstance(found, bool) else None
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,9 @@ def _runs(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _level(run: dict[str, Any]) -> str:
     load = run["load"]
-    return f"rate {load['rate']}" if load["mode"] == "open" else f"concurrency {load['concurrency']}"
+    return (
+        f"rate {load.get('rate')}" if load.get("mode") == "open" else f"concurrency {load.get('concurrency')}"
+    )
 
 
 def differences(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -116,6 +129,11 @@ def compare(
     for b, n in zip(_runs(base), _runs(new), strict=False):
         for metric in metrics:
             limit = by_metric.get(metric)
+            if limit and (value(b, metric) is None or value(n, metric) is None):
+                raise SpecError(
+                    f"--max-regression {metric}: a run has no number for it at {_level(n)}, so it cannot "
+                    "be judged; drop that limit or give runs that measured it"
+                )
             higher_is_worse = limit.higher_is_worse if limit else not metric.endswith("_per_s")
             rows.append(
                 Row(_level(n), metric, value(b, metric), value(n, metric),

@@ -11,6 +11,7 @@ from typing import Any
 
 from llmserve.bench.metrics import LATENCY_METRICS, STAT_NAMES
 from llmserve.bench.report import LABELS
+from llmserve.output_files import write_atomically
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -97,7 +98,8 @@ def write(path: Path, document: dict[str, Any], plots: Sequence[Path]) -> None:
             *sections,
         ]
     )
-    path.write_text(
+    write_atomically(
+        path,
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head>\n<body>\n{body}\n<script>{MARK_RENDERED}</script>\n</body></html>\n"
+        f"<style>{STYLE}</style></head>\n<body>\n{body}\n<script>{MARK_RENDERED}</script>\n</body></html>\n",
     )

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from llmserve.bench.metrics import Chunk, RequestRecord
 from llmserve.bench.stream_client import Pool, StreamBroken
+from llmserve.redaction import one_line
 
 REQUEST_TIMEOUT_S = 600.0
 LAG_PROBE_INTERVAL_S = 0.01
@@ -110,8 +111,8 @@ class _Stream:
         if message.get("error"):
             error = message["error"]
             text = error.get("message", error) if isinstance(error, dict) else error
-            raise _StreamError(f"error event: {str(text)[:ERROR_TEXT_CHARS]}")
-        usage = message.get("usage") or {}
+            raise _StreamError(f"error event: {one_line(str(text), ERROR_TEXT_CHARS)}")
+        usage = _object(message.get("usage") or {}, "usage")
         cumulative = usage.get("completion_tokens")
         if usage.get("prompt_tokens") is not None:
             self.record.prompt_tokens = int(usage["prompt_tokens"])
@@ -119,9 +120,16 @@ class _Stream:
             self.record.output_tokens = int(cumulative)
         choices = message.get("choices")
         if choices:
-            choice = choices[0]
-            text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+            choice = _object(choices[0] if isinstance(choices, list) else None, "choices[0]")
+            text = _object(choice.get("delta") or {}, "delta").get("content") or choice.get("text") or ""
             self.record.chunks.append(Chunk(now, bool(text), cumulative))
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    """A JSON object of an event, or the request fails: a malformed event is the server's error."""
+    if not isinstance(value, dict):
+        raise _StreamError(f"malformed event: {name} is not a JSON object")
+    return value
 
 
 class _StreamError(Exception):
@@ -140,7 +148,7 @@ async def send_one(
             REQUEST_TIMEOUT_S,
         )
         if status != 200:
-            record.error = f"HTTP {status}: {error_body.decode(errors='replace')[:ERROR_TEXT_CHARS]}"
+            record.error = f"HTTP {status}: {one_line(error_body.decode(errors='replace'), ERROR_TEXT_CHARS)}"
         elif not stream.done:
             record.error = "the stream ended before [DONE]"
     except _StreamError as error:
@@ -150,7 +158,7 @@ async def send_one(
     except asyncio.TimeoutError:
         record.error = f"no answer within {REQUEST_TIMEOUT_S:.0f} s"
     except ValueError as error:  # a malformed event or chunk
-        record.error = f"{type(error).__name__}: {str(error)[:ERROR_TEXT_CHARS]}"
+        record.error = f"{type(error).__name__}: {one_line(str(error), ERROR_TEXT_CHARS)}"
     record.ended = clock()
     return record
 

@@ -9,16 +9,35 @@ from typing import Any
 
 from llmserve.bench import html, plots
 from llmserve.bench.report import Run, write_csv
+from llmserve.errors import SpecError
+from llmserve.output_files import write_atomically
 
 JSON_NAME = "bench.json"
 HTML_NAME = "report.html"
 
 
+def prepare(directory: Path) -> None:
+    """Make --output's directory before the run, so that a bad one costs no benchmark."""
+    if directory.exists() and not directory.is_dir():
+        raise SpecError(f"--output {str(directory)!r} is not a directory; give one, such as report/")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SpecError(f"cannot create --output {directory} ({error.strerror}); choose another") from None
+
+
 def write_all(directory: Path, document: dict[str, Any], runs: Sequence[Run]) -> list[Path]:
     """Every file of the report; returns their paths, the HTML last."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write_all(directory, document, runs)
+    except OSError as error:
+        raise SpecError(f"cannot write in --output {directory} ({error.strerror}); choose another") from None
+
+
+def _write_all(directory: Path, document: dict[str, Any], runs: Sequence[Run]) -> list[Path]:
+    prepare(directory)
     written = [directory / JSON_NAME]
-    written[0].write_text(json.dumps(document, indent=2) + "\n")
+    write_atomically(written[0], json.dumps(document, indent=2) + "\n")
     figures: list[Path] = []
     if "sweep" in document:
         parameter = document["sweep"]["parameter"]

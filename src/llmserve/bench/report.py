@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 from llmserve import __version__
 from llmserve.bench.load import Load
 from llmserve.bench.metrics import LATENCY_METRICS, MS, STAT_NAMES, RequestMetrics, Summary, stats_ms
+from llmserve.output_files import write_atomically
 
 SCHEMA = "llmserve.bench/1"
 LABELS = {"ttft": "TTFT", "itl": "ITL", "tpot": "TPOT", "e2el": "E2EL"}
@@ -131,13 +133,14 @@ def write_csv(path: Path, run: Run) -> None:
     def ms(value: float | None) -> str:
         return "" if value is None else f"{value * MS:.3f}"
 
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_FIELDS)
-        for index, r in enumerate(run.requests):
-            writer.writerow(
-                [index, int(r.ok), r.error or "", f"{r.sent - run.started:.4f}",
-                 f"{r.ended - run.started:.4f}",
-                 ms(r.ttft), ms(r.tpot), ms(r.e2el), ms(r.mean_itl), ms(r.longest_stall),
-                 r.output_tokens if r.ok else "", r.input_tokens if r.ok else ""]
-            )  # fmt: skip
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(CSV_FIELDS)
+    for index, r in enumerate(run.requests):
+        writer.writerow(
+            [index, int(r.ok), r.error or "", f"{r.sent - run.started:.4f}",
+             f"{r.ended - run.started:.4f}",
+             ms(r.ttft), ms(r.tpot), ms(r.e2el), ms(r.mean_itl), ms(r.longest_stall),
+             r.output_tokens if r.ok else "", r.input_tokens if r.ok else ""]
+        )  # fmt: skip
+    write_atomically(path, handle.getvalue())

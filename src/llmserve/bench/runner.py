@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ def parse_sweep(text: str) -> tuple[str, tuple[float, ...]]:
         levels = tuple(float(v) for v in values.split(",") if v.strip())
     except ValueError:
         levels = ()
-    if not sep or name not in SWEEP_PARAMETERS or not levels or any(v <= 0 for v in levels):
+    if not sep or name not in SWEEP_PARAMETERS or not levels or not all(0 < v < math.inf for v in levels):
         raise SpecError(f"--sweep {text!r}: write concurrency=1,2,4 or rate=0.5,1,2 (positive numbers)")
     if name == "concurrency" and any(v != int(v) for v in levels):
         raise SpecError(f"--sweep {text!r}: concurrency levels are whole numbers")
