@@ -938,9 +938,28 @@ def _client_api_key(api_key_file: Path | None) -> str | None:
         raise SpecError(f"--api-key-file: {problem}") from None
 
 
+# The most a benchmark takes of each: prompts are made before the run, a worker per request in flight.
+BENCH_MAXIMA = {
+    "--requests": 100_000,
+    "--warmup": 100_000,
+    "--concurrency": 10_000,
+    "--input-tokens": 1_048_576,
+    "--output-tokens": 1_048_576,
+    "--duration": 30 * 86_400,
+    "--rate": 100_000,
+}
+
+
 def _positive(name: str, value: float | None) -> None:
     if value is not None and not 0 < value < math.inf:  # NaN too: it would never end a run
         raise SpecError(f"{name} {value:g} must be a number above 0")
+    _at_most(name, value)
+
+
+def _at_most(name: str, value: float | None) -> None:
+    most = BENCH_MAXIMA[name]
+    if value is not None and value > most:
+        raise SpecError(f"{name} {value:g} is more than a benchmark takes; use at most {most:,}")
 
 
 def _bench_options(
@@ -964,17 +983,24 @@ def _bench_options(
         _positive(name, number)  # fmt: skip
     if warmup < 0:
         raise SpecError(f"--warmup {warmup} must be 0 or more")
+    _at_most("--warmup", warmup)
+    if model is not None and not model.strip():
+        raise SpecError("--model '' names no model; give the served model's name, or leave --model out")
     if requests is None and duration is None:
         requests = 100
     if concurrency is None and rate is None:
         concurrency = 1
+    levels = None if sweep is None else parse_sweep(sweep)
+    if levels is not None:
+        for level in levels[1]:
+            _at_most(f"--{levels[0]}", level)
     load = Load(
         concurrency=concurrency, rate=rate, requests=requests, duration_s=duration, warmup=warmup, seed=seed
     )
     return BenchOptions(
         url=url, model=model, api_key=api_key, endpoint=endpoint, load=load, input_tokens=input_tokens,
         output_tokens=output_tokens, prompts_file=prompts, slos=tuple(parse_slo(s) for s in slo or ()),
-        sweep=None if sweep is None else parse_sweep(sweep),
+        sweep=levels,
     )  # fmt: skip
 
 

@@ -237,6 +237,14 @@ def test_cli_prompts_file_and_completions(script: Script, url: str, tmp_path: Pa
         (["--sweep", "concurrency=1,nan"], "--sweep 'concurrency=1,nan'"),
         (["--sweep", "rate=inf"], "--sweep 'rate=inf'"),
         (["--sweep", ""], "--sweep ''"),
+        (["--input-tokens", "99999999999"], "--input-tokens 1e+11 is more than a benchmark takes"),
+        (["--requests", "99999999999999999999"], "--requests 1e+20 is more than a benchmark takes"),
+        (["--warmup", "99999999999999"], "--warmup 1e+14 is more than a benchmark takes"),
+        (["--concurrency", "99999999999999999999"], "--concurrency 1e+20 is more than a benchmark takes"),
+        (["--sweep", "concurrency=1,1000000"], "--concurrency 1e+06 is more than a benchmark takes"),
+        (["--duration", "1e12"], "--duration 1e+12 is more than a benchmark takes"),
+        (["--model", ""], "--model '' names no model"),
+        (["--output", ""], "the path is empty"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(args: list[str], message: str, url: str) -> None:

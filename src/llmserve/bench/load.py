@@ -25,6 +25,7 @@ from llmserve.redaction import one_line
 REQUEST_TIMEOUT_S = 600.0
 LAG_PROBE_INTERVAL_S = 0.01
 ERROR_TEXT_CHARS = 160
+EVENT_BYTES = 2**20  # one server-sent event larger than this is a server gone wrong, not a token
 DONE = b"[DONE]"
 
 Clock = Callable[[], float]
@@ -92,6 +93,8 @@ class _Stream:
             data = data.replace(b"\r\n", b"\n")
         self.buffer += data
         *events, self.buffer = self.buffer.split(b"\n\n")
+        if len(self.buffer) > EVENT_BYTES:
+            raise _StreamError(f"an event over {EVENT_BYTES // 2**20} MiB with no end")
         for event in events:
             self._event(event, now)
 
@@ -192,6 +195,8 @@ async def _closed_loop(
             records[index] = await send_one(client, path, payload_for(first_index + index), clock(), clock)
             on_done()
 
+    if count is not None:
+        workers = min(workers, count)  # a worker for each request at most
     await asyncio.gather(*(worker() for _ in range(workers)))
     return [records[i] for i in sorted(records)]
 

@@ -19,11 +19,25 @@ from urllib.parse import urlsplit
 HEAD_END = b"\r\n\r\n"
 LINE_END = b"\r\n"
 ERROR_BODY_BYTES = 2048
+HEAD_BYTES = 64 * 1024  # response headers larger than this are a server gone wrong
+CHUNK_BYTES = 16 * 2**20  # and so is one chunk of a body larger than this
+SIZE_LINE_BYTES = 1024
 Sink = Callable[[bytes], None]
 
 
 class StreamBroken(Exception):
     """The connection failed or the response was not HTTP as expected."""
+
+
+def _chunk_length(line: bytes) -> int:
+    """The size in a chunk's size line (hex, optional extensions); StreamBroken if it is none."""
+    try:
+        size = int(line.split(b";", 1)[0], 16)
+    except ValueError:
+        size = -1
+    if not 0 <= size <= CHUNK_BYTES:
+        raise StreamBroken(f"not a chunk size (at most {CHUNK_BYTES // 2**20} MiB): {line[:20]!r}")
+    return size
 
 
 class _Connection(asyncio.Protocol):
@@ -83,6 +97,8 @@ class _Connection(asyncio.Protocol):
     def _head(self) -> bool:
         end = self.buffer.find(HEAD_END)
         if end < 0:
+            if len(self.buffer) > HEAD_BYTES:
+                raise StreamBroken(f"response headers over {HEAD_BYTES // 1024} KiB")
             return False
         lines = self.buffer[:end].split(LINE_END)
         self.buffer = self.buffer[end + len(HEAD_END) :]
@@ -111,7 +127,7 @@ class _Connection(asyncio.Protocol):
             end = buffer.find(LINE_END, position)
             if end < 0:
                 break
-            size = int(buffer[position:end].split(b";", 1)[0], 16)
+            size = _chunk_length(buffer[position:end])
             start = end + 2
             if size == 0 or len(buffer) < start + size + 2:
                 break  # the last chunk, or one not whole yet: the steps take it from here
@@ -122,8 +138,10 @@ class _Connection(asyncio.Protocol):
     def _chunk_size(self) -> bool:
         end = self.buffer.find(LINE_END)
         if end < 0:
+            if len(self.buffer) > SIZE_LINE_BYTES:
+                raise StreamBroken(f"a chunk size line over {SIZE_LINE_BYTES} bytes")
             return False
-        size = int(self.buffer[:end].split(b";", 1)[0], 16)
+        size = _chunk_length(self.buffer[:end])
         self.buffer = self.buffer[end + 2 :]
         self.remaining = size
         self.step = self._chunk_data if size else self._trailers
