@@ -1011,11 +1011,11 @@ def _run_bench(options: Any, *, json_output: bool, output: Path | None, console:
     from llmserve.errors import SloMissed
 
     if output is not None:
-        from llmserve.bench.output import prepare
+        from llmserve.bench.output import check_writable
         from llmserve.bench.plots import _pyplot
 
         _pyplot()  # a missing matplotlib is said before the run, not after it
-        prepare(output)
+        check_writable(output)
     progress, close = console_progress(console, console.err.isatty())
     try:
         runs = run_bench(options, progress)

@@ -14,8 +14,12 @@ def is_stream(path: Path) -> bool:
     return path.exists() and not path.is_file() and not path.is_dir()
 
 
+def _encoded(text: str | bytes) -> bytes:
+    return text.encode() if isinstance(text, str) else text
+
+
 def write_atomically(
-    path: Path, text: str, *, create_parent: bool = False, named_by_user: bool = True
+    path: Path, text: str | bytes, *, create_parent: bool = False, named_by_user: bool = True
 ) -> None:
     """Write the whole file or nothing: a temporary file beside it, renamed over it.
 
@@ -25,8 +29,8 @@ def write_atomically(
     """
     if named_by_user and is_stream(path):
         try:
-            with path.open("w", encoding="utf-8") as stream:
-                stream.write(text)
+            with path.open("wb") as stream:
+                stream.write(_encoded(text))
         except OSError as error:
             raise SpecError(
                 f"cannot write {path} ({error.strerror}); choose a writable path with -o"
@@ -45,8 +49,8 @@ def write_atomically(
             f"cannot write in {path.parent} ({error.strerror}); choose a writable path with -o"
         ) from None
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(_encoded(text))
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except OSError as error:

@@ -284,3 +284,26 @@ def test_cli_an_output_that_is_a_file_is_refused_before_the_run(url: str, tmp_pa
     assert result.exit_code == ExitCode.USAGE, result.output
     assert f"--output '{taken}' is not a directory" in result.stderr and "Traceback" not in result.output
     assert taken.read_text() == "mine"
+
+
+def test_cli_a_run_that_fails_leaves_no_output_directory(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["bench", "http://127.0.0.1:9", "--requests", "1", "--output", str(report)])
+    assert result.exit_code == ExitCode.SMOKE_FAILED, result.output
+    assert not report.exists()
+
+
+def test_cli_links_planted_in_the_output_directory_are_replaced_never_followed(
+    url: str, tmp_path: Path
+) -> None:
+    report, victims = tmp_path / "report", tmp_path / "victims"
+    report.mkdir()
+    victims.mkdir()
+    for name in ("bench.json", "requests.csv", "latency_cdf.png", "report.html"):
+        (victims / name).write_text("mine")
+        (report / name).symlink_to(victims / name)
+    result = runner.invoke(app, ["bench", url, "--requests", "2", "--output", str(report)])
+    assert result.exit_code == 0, result.output
+    for name in ("bench.json", "requests.csv", "latency_cdf.png", "report.html"):
+        assert (victims / name).read_text() == "mine"
+        assert (report / name).is_file() and not (report / name).is_symlink()

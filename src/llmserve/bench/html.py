@@ -102,4 +102,5 @@ def write(path: Path, document: dict[str, Any], plots: Sequence[Path]) -> None:
         path,
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head>\n<body>\n{body}\n<script>{MARK_RENDERED}</script>\n</body></html>\n",
+        named_by_user=False,
     )

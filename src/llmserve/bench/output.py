@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,14 @@ JSON_NAME = "bench.json"
 HTML_NAME = "report.html"
 
 
-def prepare(directory: Path) -> None:
-    """Make --output's directory before the run, so that a bad one costs no benchmark."""
-    if directory.exists() and not directory.is_dir():
+def check_writable(directory: Path) -> None:
+    """Refuse a --output that cannot be written before the run, so that it costs no benchmark; the
+    directory itself is made only when the report is written (a failed run leaves nothing)."""
+    nearest = next((p for p in (directory, *directory.parents) if p.exists()), Path("."))
+    if not nearest.is_dir():
         raise SpecError(f"--output {str(directory)!r} is not a directory; give one, such as report/")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SpecError(f"cannot create --output {directory} ({error.strerror}); choose another") from None
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise SpecError(f"cannot write in --output {directory} ({nearest} is not writable); choose another")
 
 
 def write_all(directory: Path, document: dict[str, Any], runs: Sequence[Run]) -> list[Path]:
@@ -35,9 +36,10 @@ def write_all(directory: Path, document: dict[str, Any], runs: Sequence[Run]) ->
 
 
 def _write_all(directory: Path, document: dict[str, Any], runs: Sequence[Run]) -> list[Path]:
-    prepare(directory)
+    check_writable(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     written = [directory / JSON_NAME]
-    write_atomically(written[0], json.dumps(document, indent=2) + "\n")
+    write_atomically(written[0], json.dumps(document, indent=2) + "\n", named_by_user=False)
     figures: list[Path] = []
     if "sweep" in document:
         parameter = document["sweep"]["parameter"]

@@ -5,6 +5,7 @@ matplotlib is imported here only, when plots are written: `pip install 'llmserve
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from llmserve.bench.metrics import MS
 from llmserve.bench.report import LABELS, Run
 from llmserve.errors import EnvironmentMissing
+from llmserve.output_files import write_atomically
 
 DPI = 100
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -57,7 +59,7 @@ def latency_cdfs(run: Run, path: Path) -> None:
         axis.grid(alpha=0.3)
     figure.suptitle(_title(run.document))
     figure.tight_layout()
-    figure.savefig(path)
+    _save(figure, path)
     plt.close(figure)
 
 
@@ -83,7 +85,7 @@ def in_flight(run: Run, path: Path) -> None:
     axis.grid(alpha=0.3)
     axis.legend(loc="upper right")
     figure.tight_layout()
-    figure.savefig(path)
+    _save(figure, path)
     plt.close(figure)
 
 
@@ -108,8 +110,15 @@ def sweep(runs: Sequence[Run], parameter: str, path: Path) -> None:
         axis.legend()
     figure.suptitle(_title(documents[0]))
     figure.tight_layout()
-    figure.savefig(path)
+    _save(figure, path)
     plt.close(figure)
+
+
+def _save(figure: Any, path: Path) -> None:
+    """A PNG through the one writer: whole or not at all, a link planted at its name replaced."""
+    image = io.BytesIO()
+    figure.savefig(image, format="png")
+    write_atomically(path, image.getvalue(), named_by_user=False)
 
 
 def _title(document: dict[str, Any]) -> str:

@@ -143,4 +143,4 @@ def write_csv(path: Path, run: Run) -> None:
              ms(r.ttft), ms(r.tpot), ms(r.e2el), ms(r.mean_itl), ms(r.longest_stall),
              r.output_tokens if r.ok else "", r.input_tokens if r.ok else ""]
         )  # fmt: skip
-    write_atomically(path, handle.getvalue())
+    write_atomically(path, handle.getvalue(), named_by_user=False)  # a name llmserve chose
