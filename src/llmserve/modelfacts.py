@@ -26,6 +26,7 @@ HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_REVISION = "main"
 HUB_TIMEOUT_SECONDS = 3.0
 HUB_LOOKUP_THREAD = "hub-lookup"
+_COMMIT = re.compile(r"[0-9a-f]{40}")  # what a ref in the HF cache holds
 _TRUE_WORDS = frozenset({"1", "on", "yes", "true"})
 _OFFLINE_ENVS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _SHARD_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -173,6 +174,8 @@ def _cache_damage(model: str, revision: str | None, cache_dir: Path) -> tuple[Pa
     ref = repo_dir / "refs" / wanted
     try:
         commit = ref.read_text() if ref.is_file() else wanted
+        if ref.is_file() and not _COMMIT.fullmatch(commit):  # never a path to follow out of the cache
+            return repo_dir, f"refs/{wanted} does not name a commit"
         snapshot = repo_dir / "snapshots" / commit
         if ref.is_file() and not snapshot.is_dir():
             return repo_dir, f"refs/{wanted} names snapshot {commit}, which is missing"

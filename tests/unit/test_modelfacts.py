@@ -137,7 +137,9 @@ def test_a_cache_with_config_but_no_weights_is_not_enough_offline(cache: Path) -
     assert "holds its config but not its weights" in missing.message
 
 
-@pytest.mark.parametrize("damage", ["dangling config link", "ref to a missing snapshot", "dangling weights"])
+@pytest.mark.parametrize(
+    "damage", ["dangling config link", "ref to a missing snapshot", "dangling weights", "ref naming a path"]
+)
 def test_a_damaged_cache_is_named_as_such_with_the_fix(cache: Path, damage: str) -> None:
     import shutil
 
@@ -146,6 +148,10 @@ def test_a_damaged_cache_is_named_as_such_with_the_fix(cache: Path, damage: str)
     if damage == "ref to a missing snapshot":
         shutil.rmtree(snapshot)
         broken = f"refs/main names snapshot {snapshot.name}, which is missing"
+    elif damage == "ref naming a path":  # never followed out of the cache
+        shutil.rmtree(snapshot)
+        (repo_dir / "refs" / "main").write_text("../../../..")
+        broken = "refs/main does not name a commit"
     else:
         name = "config.json" if damage == "dangling config link" else WEIGHTS_NAME
         (snapshot / name).resolve().unlink()  # the blob: the snapshot's link now leads nowhere
