@@ -10,8 +10,9 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from llmserve.fit import canonical_dtype
 from llmserve.machine import Machine
-from llmserve.spec import DTYPE_SYNONYMS, ServeSpec
+from llmserve.spec import ServeSpec
 
 GIB = 2**30
 CPU_KVCACHE_ENV = "VLLM_CPU_KVCACHE_SPACE"
@@ -139,7 +140,7 @@ def cpu_kvcache_gib(machine: Machine, weight_bytes: int | None, dtype: str | Non
         weights_said = f"weights unknown, {weights / GIB:.1f} GiB assumed"
     else:
         # Weight files are mostly 16-bit; in float32 the engine holds twice their size.
-        in_float32 = DTYPE_SYNONYMS.get(dtype or "", dtype) == "float32"
+        in_float32 = canonical_dtype(dtype or "") == "float32"
         weights = weight_bytes * (FLOAT32_BYTES // HALF_PRECISION_BYTES if in_float32 else 1)
         weights_said = f"weights {weights / GIB:.1f} GiB"
     left = memory.available_bytes - weights - CPU_RUNTIME_RESERVE_BYTES

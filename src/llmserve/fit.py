@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 GIB = 2**30
 AUTO = "auto"
 NONE = "none"  # a row with nothing to count: no GPU
-DTYPE_BYTES = {"float32": 4.0, "float": 4.0, "float16": 2.0, "half": 2.0, "bfloat16": 2.0}
+DTYPE_BYTES = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0}  # by canonical name (`canonical_dtype`)
 HALF_BYTES = 2.0
 FP8_BYTES = 1.0
 # Methods that quantize a 16-bit checkpoint while loading it: bytes per linear-layer weight.
@@ -358,17 +358,24 @@ def _size(value: int) -> str:
     return f"{value / 1024:,.2f} KiB"
 
 
+def canonical_dtype(dtype: str) -> str:
+    """vLLM's other names for a dtype (half, float) as the one name."""
+    from llmserve.spec import DTYPE_SYNONYMS
+
+    return DTYPE_SYNONYMS.get(dtype, dtype)
+
+
 def _dtype_bytes(dtype: str | None) -> float:
-    return DTYPE_BYTES.get(dtype or "", HALF_BYTES)
+    return DTYPE_BYTES.get(canonical_dtype(dtype or ""), HALF_BYTES)
 
 
 def engine_dtype(request: Request, arch: Architecture) -> str:
     """The dtype the engine computes in: the one asked for, else the checkpoint's (a float32 checkpoint
     comes down to 16 bits on a GPU, as vLLM's `auto` does; the defaults pick float16 where needed)."""
     if request.dtype not in (None, AUTO):
-        return str(request.dtype)
-    checkpoint = arch.checkpoint_dtype or "bfloat16"
-    if checkpoint in ("float32", "float") and not request.cpu_engine:
+        return canonical_dtype(str(request.dtype))
+    checkpoint = canonical_dtype(arch.checkpoint_dtype or "bfloat16")
+    if checkpoint == "float32" and not request.cpu_engine:
         return "bfloat16"
     return checkpoint if checkpoint in DTYPE_BYTES else "bfloat16"
 
