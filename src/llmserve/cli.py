@@ -130,6 +130,12 @@ def _output_path(value: str) -> Path:
         raise typer.BadParameter("the path is empty; name a file or directory to write")
     if not grammar.matches(grammar.ONE_LINE, value):
         raise typer.BadParameter("the path holds a line break or control character; choose a plain name")
+    if value == "-":  # not standard output: it would be a file named `-` in the current directory
+        raise typer.BadParameter("'-' would be a file named -; leave -o out to print, or use /dev/stdout")
+    if len(os.fsencode(value)) >= 4096 or any(len(os.fsencode(part)) > 255 for part in Path(value).parts):
+        raise typer.BadParameter(
+            "the path or a name in it is too long (255 bytes a name); choose a shorter one"
+        )
     return Path(value)
 
 

@@ -266,6 +266,10 @@ def _read_config(path: Path, model: str) -> dict[str, Any]:
         raise ModelUnavailable(
             Reason.NO_CONFIG, f"{path} cannot be read as JSON ({error}); fix or replace it"
         ) from None
+    except RecursionError:
+        raise ModelUnavailable(
+            Reason.NO_CONFIG, f"{path} nests too deeply to be a model config; fix or replace it"
+        ) from None
     if not isinstance(config, dict):
         raise ModelUnavailable(Reason.NO_CONFIG, f"{path} is not a JSON object; fix or replace it")
     return config
@@ -286,11 +290,11 @@ def _weights_in(directory: Path) -> tuple[WeightFile, ...]:
 def _shards_named(index: Path) -> set[str]:
     try:
         weight_map = json.loads(index.read_text()).get("weight_map")
-    except (OSError, ValueError, AttributeError) as error:
+        return {str(name) for name in (weight_map or {}).values()}
+    except (OSError, ValueError, AttributeError, RecursionError) as error:
         raise ModelUnavailable(
             Reason.NO_WEIGHTS, f"{index} cannot be read as a shard index ({error}); fix or replace it"
         ) from None
-    return {str(name) for name in (weight_map or {}).values()}
 
 
 def _pick_format(sizes: Mapping[str, int | None]) -> tuple[WeightFile, ...]:

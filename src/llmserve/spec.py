@@ -605,7 +605,9 @@ def describe_validation_error(error: ValidationError, *, prefix: str = "", engin
         cause = (item.get("ctx") or {}).get("error")
         parts = [prefix] if prefix else []
         # Where in the spec: keys and list positions are named by the value the message shows.
-        location = ".".join(str(part) for part in (*parts, *item["loc"][:2]) if isinstance(part, str))
+        # An unknown key is named in full (deploy.tolerations.tolerationSeconds), however deep.
+        shown = item["loc"] if item["type"] == "extra_forbidden" else item["loc"][:2]
+        location = ".".join(str(part) for part in (*parts, *shown) if isinstance(part, str))
         if location.startswith("env."):
             location = "env"
         if isinstance(cause, _FieldError):

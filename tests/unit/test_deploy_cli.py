@@ -488,3 +488,19 @@ def test_rendering_imports_no_docker_or_http_client() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("target", ["k8s", "compose"])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("a" * 300 + ".yaml", "too long"), ("a" * 300 + "/", "too long"), ("-", "/dev/stdout")],
+)
+def test_an_output_path_too_long_or_a_dash_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, name: str, message: str
+) -> None:
+    # A name longer than the file system allows ended in a traceback; `-` became a file named `-`.
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("render", target, str(EXAMPLES / "qwen.yaml"), "-o", name)
+    assert code == ExitCode.USAGE, err
+    assert out == "" and err.count("\n") == 1 and message in err, err
+    assert not any(p.name.startswith(("-", "a")) for p in tmp_path.iterdir())

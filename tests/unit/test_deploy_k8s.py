@@ -473,3 +473,9 @@ def test_cpu_may_be_a_yaml_number_and_a_size_without_unit_is_refused_with_the_fi
         for resources in ({"cpu": 8}, {"cpu": 0.5}, {"cpu": True}, {"memory": 64})
     ]
     assert verdicts == [True, True, False, False]
+
+
+def test_an_unknown_key_in_a_toleration_is_named_in_full() -> None:
+    data = {"engine": "vllm", "model": "m", "deploy": {"tolerations": [{"key": "a", "tolerationSeconds": 5}]}}
+    with pytest.raises(SpecError, match=r"deploy\.tolerations\.tolerationSeconds: unknown key"):
+        build_spec(data)

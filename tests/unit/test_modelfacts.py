@@ -298,3 +298,27 @@ def test_an_endpoint_that_is_not_the_hub_is_named_as_such(cache: Path, body: byt
         wrong = unavailable("org/open", None, access(cache, server.url))
     assert (wrong.reason, wrong.exit_code) == (Reason.UNREACHABLE, ExitCode.ENVIRONMENT)
     assert "does not answer as the Hugging Face Hub does; check HF_ENDPOINT" in wrong.message
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("config.json", "[" * 100_000 + "]" * 100_000, Reason.NO_CONFIG),
+        ("model.safetensors.index.json", '{"weight_map": [1]}', Reason.NO_WEIGHTS),
+        (
+            "model.safetensors.index.json",
+            '{"weight_map": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            Reason.NO_WEIGHTS,
+        ),
+    ],
+)
+def test_a_config_or_index_nested_too_deeply_or_misshapen_is_refused(
+    tmp_path: Path, name: str, text: str, reason: Reason
+) -> None:
+    # Each ended in a traceback (RecursionError, AttributeError), exit 1.
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"w")
+    (tmp_path / name).write_text(text)
+    refused = unavailable(str(tmp_path), None, access(None))
+    assert refused.reason == reason
+    assert "fix or replace it" in refused.message
