@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 GIB = 2**30
 AUTO = "auto"
 NONE = "none"  # a row with nothing to count: no GPU
+# `fit` and `doctor` need the estimate; a serve command only for its `auto` values.
+NO_ESTIMATE_FIX = "fix config.json, or serve with --tp and --max-model-len as numbers instead of auto"
 DTYPE_BYTES = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0}  # by canonical name (`canonical_dtype`)
 HALF_BYTES = 2.0
 FP8_BYTES = 1.0
@@ -128,15 +130,15 @@ class Architecture:
             latent attention); any other value that is not a sane count is a broken config."""
             for key in keys:
                 value = text.get(key)
-                if not _is_number(value) or (value == 0 and default == 0):
+                if value is None or (value == 0 and default == 0):
                     continue
-                if not _is_count(value):
+                if not _is_number(value) or not _is_count(value):
                     raise CannotEstimate(_unusable(model, key, value))
                 return int(value)
             if default is None:
                 raise CannotEstimate(
                     f"{model}'s config.json has no {keys[0]}, so its memory cannot be estimated; "
-                    "give --tp and --max-model-len as numbers"
+                    f"{NO_ESTIMATE_FIX}"
                 )
             return default
 
@@ -230,9 +232,8 @@ def _is_count(value: float) -> bool:
 
 def _unusable(model: str, key: str, value: object) -> str:
     return (
-        f"{model}'s config.json has an invalid {key} ({value!r}: not a whole number from 1 to "
-        f"{MAX_CONFIG_COUNT}), so its memory cannot be estimated; fix config.json, or give --tp and "
-        "--max-model-len as numbers"
+        f"{model}'s config.json has an invalid {key} ({repr(value)[:60]}: not a whole number from 1 to "
+        f"{MAX_CONFIG_COUNT}), so its memory cannot be estimated; {NO_ESTIMATE_FIX}"
     )
 
 

@@ -264,10 +264,12 @@ def test_fp8_kv_cache_from_engine_args_halves_the_kv_cache(models: dict[str, Mod
 @pytest.mark.parametrize(
     ("key", "value"),
     [("num_key_value_heads", -8), ("num_key_value_heads", 0), ("hidden_size", -64), ("num_hidden_layers", 0),
-     ("vocab_size", -1), ("head_dim", -128), ("intermediate_size", 0), ("num_local_experts", -2)],
+     ("vocab_size", -1), ("head_dim", -128), ("intermediate_size", 0), ("num_local_experts", -2),
+     ("hidden_size", "abc"), ("hidden_size", True), ("num_attention_heads", [2])],
 )  # fmt: skip
-def test_nonsense_config_values_are_invalid_not_missing(key: str, value: int) -> None:
-    """A negative or zero count is a broken config.json, named as such, not taken for a missing key."""
+def test_nonsense_config_values_are_invalid_not_missing(key: str, value: object) -> None:
+    """A negative or zero count, or no number at all, is a broken config.json, named as such, not taken
+    for a missing key."""
     config = {
         "num_hidden_layers": 2,
         "hidden_size": 64,
@@ -276,7 +278,7 @@ def test_nonsense_config_values_are_invalid_not_missing(key: str, value: int) ->
         key: value,
     }
     with pytest.raises(
-        fit.CannotEstimate, match=re.escape(f"config.json has an invalid {key} ({value}: not")
+        fit.CannotEstimate, match=re.escape(f"config.json has an invalid {key} ({value!r}: not")
     ):
         fit.Architecture.from_config(config, "m")
 
